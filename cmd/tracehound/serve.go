@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tracehound/tracehound/ingest"
+	"github.com/tracehound/tracehound/internal/config"
+	"github.com/tracehound/tracehound/storage"
+	"github.com/tracehound/tracehound/storage/embedded"
+	"github.com/tracehound/tracehound/web"
+)
+
+// shutdownTimeout bounds the whole graceful shutdown.
+const shutdownTimeout = 30 * time.Second
+
+func runServe(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	sf := config.NewServeFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	cfg, err := sf.Resolve(os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	var shutdowns []func(context.Context) error
+	shutdownAll := func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		var errs []error
+		for i := len(shutdowns) - 1; i >= 0; i-- {
+			errs = append(errs, shutdowns[i](sctx))
+		}
+		return errors.Join(errs...)
+	}
+
+	dsn := cfg.ClickHouse.DSN
+	if dsn == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return fmt.Errorf("creating --data-dir: %w", err)
+		}
+		ch, err := embedded.New(embedded.Config{DataDir: cfg.DataDir, Logger: log})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "Starting embedded ClickHouse in %s …\n", cfg.DataDir)
+		if err := ch.Start(ctx); err != nil {
+			return err
+		}
+		shutdowns = append(shutdowns, ch.Shutdown)
+		dsn = ch.DSN()
+	}
+
+	store, err := storage.Open(storage.Options{DSN: dsn, Retention: cfg.ClickHouse.Retention, Logger: log})
+	if err != nil {
+		return errors.Join(err, shutdownAll())
+	}
+	shutdowns = append(shutdowns, func(context.Context) error { return store.Close() })
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	err = store.WaitReady(wctx)
+	cancel()
+	if err == nil {
+		err = store.Migrate(ctx)
+	}
+	if err != nil {
+		return errors.Join(fmt.Errorf("preparing ClickHouse: %w", err), shutdownAll())
+	}
+
+	writer, err := storage.NewWriter(store, cfg.Writer, reg, log)
+	if err != nil {
+		return errors.Join(err, shutdownAll())
+	}
+	_ = writer.Start(ctx)
+	shutdowns = append(shutdowns, writer.Shutdown)
+
+	api := web.New(web.Options{Addr: cfg.HTTPAddr, Traces: store, Ready: store.Ping, Gatherer: reg, Logger: log})
+	if err := api.Start(ctx); err != nil {
+		return errors.Join(err, shutdownAll())
+	}
+	shutdowns = append(shutdowns, api.Shutdown)
+
+	recv, err := ingest.New(cfg.OTLP, writer, reg, log)
+	if err != nil {
+		return errors.Join(err, shutdownAll())
+	}
+	if err := recv.Start(ctx); err != nil {
+		return errors.Join(err, shutdownAll())
+	}
+	shutdowns = append(shutdowns, recv.Shutdown)
+
+	fmt.Fprintf(os.Stderr, `tracehound is running.
+  OTLP gRPC:  %s   (OTEL_EXPORTER_OTLP_ENDPOINT=http://%s)
+  OTLP HTTP:  %s   (POST /v1/traces)
+  UI and API: http://%s/   (API under /api/v1, metrics at /metrics)
+Press Ctrl-C to stop.
+`, recv.GRPCAddr(), recv.GRPCAddr(), recv.HTTPAddr(), api.Addr())
+	log.Info("tracehound started", "otlp_grpc", recv.GRPCAddr(), "otlp_http", recv.HTTPAddr(), "http", api.Addr())
+
+	<-ctx.Done()
+	stop() // a second Ctrl-C kills the process the default way
+	fmt.Fprintln(os.Stderr, "Shutting down: draining receivers and flushing spans to ClickHouse …")
+	if err := shutdownAll(); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	fmt.Fprintln(os.Stderr, "Stopped cleanly.")
+	return nil
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,129 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"net"
+)
+
+// maxMessageBytes is the largest size a protobuf message can have (2 GiB).
+const maxMessageBytes = 1 << 31
+
+// minAttributeValueBytes is the smallest accepted max_attribute_value_bytes: a
+// truncated value must keep some content besides the marker.
+const minAttributeValueBytes = 2 * len(truncationMarker)
+
+// Config configures the OTLP receivers. It is the "ingest" section of the
+// tracehound configuration file. Start from NewDefaultConfig and call
+// Validate before use (New does).
+type Config struct {
+	// GRPCAddr is the host:port the OTLP/gRPC receiver listens on.
+	// Default "localhost:4317". Port 0 picks a free port (see
+	// Receiver.GRPCAddr).
+	GRPCAddr string `yaml:"grpc_addr"`
+
+	// HTTPAddr is the host:port the OTLP/HTTP receiver listens on
+	// (POST /v1/traces). Default "localhost:4318". Port 0 picks a free port
+	// (see Receiver.HTTPAddr).
+	HTTPAddr string `yaml:"http_addr"`
+
+	// MaxRequestBytes is the largest request accepted on the wire: the HTTP
+	// body as sent (compressed or not) or the gRPC message as sent. Larger
+	// requests are refused with HTTP 413 / gRPC RESOURCE_EXHAUSTED.
+	// Default 16 MiB (16777216).
+	MaxRequestBytes int64 `yaml:"max_request_bytes"`
+
+	// MaxDecompressedBytes is the largest request accepted after gzip
+	// decompression; it protects against gzip bombs. It is also the gRPC
+	// maximum receive message size. Must be at least MaxRequestBytes.
+	// Default 64 MiB (67108864).
+	MaxDecompressedBytes int64 `yaml:"max_decompressed_bytes"`
+
+	// MaxAttributesPerSpan is how many attributes a span keeps; the others are
+	// dropped and added to its dropped_attributes_count. The same limit
+	// applies, without a counter, to resource, event and link attributes.
+	// Default 128.
+	MaxAttributesPerSpan int `yaml:"max_attributes_per_span"`
+
+	// MaxAttributeValueBytes is the longest string attribute value kept, in
+	// bytes. Longer values are cut at a UTF-8 boundary and end with the marker
+	// "…[truncated]", the whole staying within the limit. Default 16384.
+	MaxAttributeValueBytes int `yaml:"max_attribute_value_bytes"`
+
+	// MaxEventsPerSpan is how many events a span keeps; the others are dropped
+	// and added to its dropped_events_count. Default 256.
+	MaxEventsPerSpan int `yaml:"max_events_per_span"`
+
+	// MaxLinksPerSpan is how many links a span keeps; the others are dropped
+	// and added to its dropped_links_count. Default 128.
+	MaxLinksPerSpan int `yaml:"max_links_per_span"`
+
+	// MaxConcurrentRequests is how many requests each protocol (gRPC, HTTP)
+	// handles at once. Requests beyond it are refused with the retryable
+	// overload error (gRPC UNAVAILABLE, HTTP 503). Default 64.
+	MaxConcurrentRequests int `yaml:"max_concurrent_requests"`
+}
+
+// NewDefaultConfig returns the default receiver configuration.
+func NewDefaultConfig() Config {
+	return Config{
+		GRPCAddr:               "localhost:4317",
+		HTTPAddr:               "localhost:4318",
+		MaxRequestBytes:        16 << 20,
+		MaxDecompressedBytes:   64 << 20,
+		MaxAttributesPerSpan:   128,
+		MaxAttributeValueBytes: 16384,
+		MaxEventsPerSpan:       256,
+		MaxLinksPerSpan:        128,
+		MaxConcurrentRequests:  64,
+	}
+}
+
+// Validate reports every problem in c, each naming its yaml field.
+func (c Config) Validate() error {
+	var errs []error
+	addrErr := func(field, addr string) {
+		if addr == "" {
+			errs = append(errs, fmt.Errorf("ingest.%s is empty; set a host:port such as \"localhost:4317\"", field))
+			return
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("ingest.%s %q is not a host:port address: %w", field, addr, err))
+		}
+	}
+	addrErr("grpc_addr", c.GRPCAddr)
+	addrErr("http_addr", c.HTTPAddr)
+	if c.GRPCAddr != "" && c.GRPCAddr == c.HTTPAddr {
+		errs = append(errs, fmt.Errorf("ingest.grpc_addr and ingest.http_addr are both %q; use two different ports", c.GRPCAddr))
+	}
+
+	switch {
+	case c.MaxRequestBytes <= 0:
+		errs = append(errs, fmt.Errorf("ingest.max_request_bytes is %d; it must be positive", c.MaxRequestBytes))
+	case c.MaxRequestBytes > maxMessageBytes:
+		errs = append(errs, fmt.Errorf("ingest.max_request_bytes is %d; it must be at most %d (2 GiB, the protobuf message size limit)", c.MaxRequestBytes, int64(maxMessageBytes)))
+	}
+	switch {
+	case c.MaxDecompressedBytes <= 0:
+		errs = append(errs, fmt.Errorf("ingest.max_decompressed_bytes is %d; it must be positive", c.MaxDecompressedBytes))
+	case c.MaxDecompressedBytes > maxMessageBytes:
+		errs = append(errs, fmt.Errorf("ingest.max_decompressed_bytes is %d; it must be at most %d (2 GiB, the protobuf message size limit)", c.MaxDecompressedBytes, int64(maxMessageBytes)))
+	case c.MaxRequestBytes > 0 && c.MaxDecompressedBytes < c.MaxRequestBytes:
+		errs = append(errs, fmt.Errorf("ingest.max_decompressed_bytes (%d) is below ingest.max_request_bytes (%d); a decompressed request is never smaller than the limit on the wire, so raise it", c.MaxDecompressedBytes, c.MaxRequestBytes))
+	}
+
+	positive := func(field string, v int) {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("ingest.%s is %d; it must be positive", field, v))
+		}
+	}
+	positive("max_attributes_per_span", c.MaxAttributesPerSpan)
+	positive("max_events_per_span", c.MaxEventsPerSpan)
+	positive("max_links_per_span", c.MaxLinksPerSpan)
+	positive("max_concurrent_requests", c.MaxConcurrentRequests)
+	if c.MaxAttributeValueBytes < minAttributeValueBytes {
+		errs = append(errs, fmt.Errorf("ingest.max_attribute_value_bytes is %d; it must be at least %d so a truncated value keeps some text besides the %d-byte marker %q",
+			c.MaxAttributeValueBytes, minAttributeValueBytes, len(truncationMarker), truncationMarker))
+	}
+	return errors.Join(errs...)
+}

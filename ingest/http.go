@@ -1,0 +1,251 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+)
+
+const (
+	tracesPath       = "/v1/traces"
+	contentTypeProto = "application/x-protobuf"
+	contentTypeJSON  = "application/json"
+
+	// HTTP server timeouts. ReadTimeout bounds how long a slow client can
+	// hold one of the MaxConcurrentRequests slots while sending its body.
+	httpReadHeaderTimeout = 10 * time.Second
+	httpReadTimeout       = 60 * time.Second
+	httpWriteTimeout      = 90 * time.Second
+	httpIdleTimeout       = 120 * time.Second
+	httpMaxHeaderBytes    = 64 << 10
+
+	// maxPooledBuffer is the largest body buffer put back in the pool; larger
+	// ones are left to the garbage collector.
+	maxPooledBuffer = 4 << 20
+)
+
+func (r *Receiver) newHTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           http.HandlerFunc(r.serveHTTP),
+		ReadHeaderTimeout: httpReadHeaderTimeout,
+		ReadTimeout:       httpReadTimeout,
+		WriteTimeout:      httpWriteTimeout,
+		IdleTimeout:       httpIdleTimeout,
+		MaxHeaderBytes:    httpMaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(r.logger.Handler(), slog.LevelDebug),
+	}
+}
+
+// serveHTTP handles OTLP/HTTP: POST /v1/traces with a protobuf or JSON
+// ExportTraceServiceRequest, optionally gzip-compressed.
+func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.URL.Path != tracesPath {
+		r.httpError(w, req, true, newError(kindNotFound, reasonNotFound,
+			"no OTLP endpoint at %s; send traces with POST %s", req.URL.Path, tracesPath))
+		return
+	}
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		r.httpError(w, req, true, newError(kindMethodNotAllowed, reasonMethodNotAllow,
+			"method %s is not allowed on %s; use POST", req.Method, tracesPath))
+		return
+	}
+	asJSON, e := parseContentType(req.Header.Get("Content-Type"))
+	if e != nil {
+		r.httpError(w, req, true, e)
+		return
+	}
+	select {
+	case r.httpSlots <- struct{}{}:
+		defer func() { <-r.httpSlots }()
+	default:
+		r.httpError(w, req, asJSON, r.overloaded("OTLP/HTTP"))
+		return
+	}
+
+	body, release, e := r.readBody(w, req)
+	defer release()
+	if e != nil {
+		r.httpError(w, req, asJSON, e)
+		return
+	}
+
+	exportReq := ptraceotlp.NewExportRequest()
+	if asJSON {
+		if err := exportReq.UnmarshalJSON(body); err != nil {
+			r.httpError(w, req, asJSON, newError(kindBadInput, reasonMalformed, "malformed OTLP/JSON request body: %v", err))
+			return
+		}
+	} else if err := exportReq.UnmarshalProto(body); err != nil {
+		r.httpError(w, req, asJSON, newError(kindBadInput, reasonMalformed, "malformed OTLP/protobuf request body: %v", err))
+		return
+	}
+
+	resp, err := r.export(req.Context(), protoHTTP, exportReq.Traces())
+	if err != nil {
+		r.httpError(w, req, asJSON, classify(err))
+		return
+	}
+	var out []byte
+	if asJSON {
+		out, err = resp.MarshalJSON()
+	} else {
+		out, err = resp.MarshalProto()
+	}
+	if err != nil { // the spans are queued; only the response is lost
+		r.httpError(w, req, asJSON, newError(kindInternal, reasonInternal, "encoding the export response: %v", err))
+		return
+	}
+	r.metrics.requests.WithLabelValues(protoHTTP, outcome(resp)).Inc()
+	writeHTTP(w, asJSON, http.StatusOK, out)
+}
+
+// parseContentType accepts the OTLP/HTTP content types, with parameters
+// such as charset. It reports whether the body is JSON.
+func parseContentType(v string) (asJSON bool, e *exportError) {
+	if v == "" {
+		return false, newError(kindUnsupportedMediaType, reasonUnsupported,
+			"missing Content-Type; send %s or %s", contentTypeProto, contentTypeJSON)
+	}
+	mt, _, err := mime.ParseMediaType(v)
+	if err != nil {
+		return false, newError(kindUnsupportedMediaType, reasonUnsupported,
+			"unreadable Content-Type %q (%v); send %s or %s", v, err, contentTypeProto, contentTypeJSON)
+	}
+	switch mt {
+	case contentTypeProto:
+		return false, nil
+	case contentTypeJSON:
+		return true, nil
+	default:
+		return false, newError(kindUnsupportedMediaType, reasonUnsupported,
+			"unsupported Content-Type %q; send %s or %s", mt, contentTypeProto, contentTypeJSON)
+	}
+}
+
+// readBody reads the request body, enforcing MaxRequestBytes on the wire and
+// MaxDecompressedBytes after gzip. The returned body is valid until release
+// is called; release must always be called.
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) (body []byte, release func(), e *exportError) {
+	noop := func() {}
+	limit := r.cfg.MaxRequestBytes
+	if req.ContentLength > limit {
+		return nil, noop, newError(kindTooLarge, reasonTooLarge,
+			"request body is %d bytes, above the %d-byte limit (ingest.max_request_bytes)", req.ContentLength, limit)
+	}
+	var gz bool
+	switch enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip":
+		gz = true
+	default:
+		return nil, noop, newError(kindUnsupportedMediaType, reasonUnsupported,
+			"unsupported Content-Encoding %q; send gzip or uncompressed bodies", enc)
+	}
+
+	raw := getBuffer()
+	if req.ContentLength > 0 {
+		raw.Grow(int(req.ContentLength))
+	}
+	n, err := raw.ReadFrom(http.MaxBytesReader(w, req.Body, limit))
+	if err != nil {
+		putBuffer(raw)
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, noop, newError(kindTooLarge, reasonTooLarge,
+				"request body exceeds the %d-byte limit (ingest.max_request_bytes)", limit)
+		}
+		return nil, noop, newError(kindBadInput, reasonMalformed, "reading the request body failed after %d bytes: %v", n, err)
+	}
+	r.metrics.requestBytes.WithLabelValues(protoHTTP).Observe(float64(n))
+	if !gz {
+		return raw.Bytes(), func() { putBuffer(raw) }, nil
+	}
+
+	defer putBuffer(raw)
+	zr, err := getGzipReader(bytes.NewReader(raw.Bytes()))
+	if err != nil {
+		return nil, noop, newError(kindBadInput, reasonMalformed, "invalid gzip request body: %v", err)
+	}
+	defer putGzipReader(zr)
+	maxOut := r.cfg.MaxDecompressedBytes
+	out := getBuffer()
+	m, err := out.ReadFrom(io.LimitReader(zr, maxOut+1))
+	switch {
+	case err != nil:
+		putBuffer(out)
+		return nil, noop, newError(kindBadInput, reasonMalformed, "invalid gzip request body: %v", err)
+	case m > maxOut:
+		putBuffer(out)
+		return nil, noop, newError(kindTooLarge, reasonTooLarge,
+			"decompressed body exceeds the %d-byte limit (ingest.max_decompressed_bytes)", maxOut)
+	}
+	return out.Bytes(), func() { putBuffer(out) }, nil
+}
+
+// httpError answers with e's status and a google.rpc.Status body, as the
+// OTLP/HTTP spec asks, and counts the request.
+func (r *Receiver) httpError(w http.ResponseWriter, req *http.Request, asJSON bool, e *exportError) {
+	if e.kind == kindUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(int(retryDelay/time.Second)))
+	}
+	r.metrics.requests.WithLabelValues(protoHTTP, e.reason).Inc()
+	r.logger.Debug("OTLP request refused", "protocol", protoHTTP, "reason", e.reason,
+		"status", e.kind.httpStatus(), "remote", req.RemoteAddr, "error", e.msg)
+	writeHTTP(w, asJSON, e.kind.httpStatus(), e.httpBody(asJSON))
+}
+
+func writeHTTP(w http.ResponseWriter, asJSON bool, code int, body []byte) {
+	if asJSON {
+		w.Header().Set("Content-Type", contentTypeJSON)
+	} else {
+		w.Header().Set("Content-Type", contentTypeProto)
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+var (
+	bufferPool     sync.Pool // *bytes.Buffer
+	gzipReaderPool sync.Pool // *gzip.Reader
+)
+
+func getBuffer() *bytes.Buffer {
+	if b, ok := bufferPool.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBuffer {
+		return // let the GC take outliers
+	}
+	b.Reset()
+	bufferPool.Put(b)
+}
+
+func getGzipReader(src io.Reader) (*gzip.Reader, error) {
+	if zr, ok := gzipReaderPool.Get().(*gzip.Reader); ok {
+		if err := zr.Reset(src); err != nil {
+			gzipReaderPool.Put(zr)
+			return nil, err
+		}
+		return zr, nil
+	}
+	return gzip.NewReader(src)
+}
+
+func putGzipReader(zr *gzip.Reader) {
+	gzipReaderPool.Put(zr)
+}

@@ -1,0 +1,298 @@
+// Package ingest receives spans over OTLP (gRPC and HTTP), validates and
+// flattens them to storage rows, and hands them to a Sink (the bounded write
+// queue).
+//
+// Bad input never crashes the receiver: malformed requests get the OTLP
+// error for their protocol, invalid spans are rejected one by one and
+// reported in the OTLP partial success, and an overloaded sink gets the
+// retryable OTLP error. Outcomes are counted in Prometheus metrics, not
+// logged per span.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+)
+
+// Protocols: values of the protocol metric label.
+const (
+	protoGRPC = "grpc"
+	protoHTTP = "http"
+)
+
+// Receiver runs the OTLP/gRPC and OTLP/HTTP trace receivers.
+//
+// Its lifecycle follows the OpenTelemetry Collector component contract:
+// Start binds both listeners and returns; Shutdown stops them and may be
+// called without Start and more than once. A Receiver cannot be restarted.
+type Receiver struct {
+	cfg     Config
+	sink    Sink
+	logger  *slog.Logger
+	metrics *metrics
+
+	grpcSlots chan struct{} // semaphore: in-flight gRPC requests
+	httpSlots chan struct{} // semaphore: in-flight HTTP requests
+
+	mu         sync.Mutex
+	started    bool
+	stopped    bool
+	grpcServer *grpc.Server
+	grpcLn     net.Listener
+	httpServer *http.Server
+	httpLn     net.Listener
+	serving    sync.WaitGroup
+}
+
+// New returns a Receiver that pushes the spans it receives to sink. It
+// validates cfg. Metrics are registered with reg; a nil reg registers none.
+// A nil logger discards logs.
+func New(cfg Config, sink Sink, reg prometheus.Registerer, logger *slog.Logger) (*Receiver, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("ingest: invalid configuration: %w", err)
+	}
+	if sink == nil {
+		return nil, errors.New("ingest: sink is nil")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Receiver{
+		cfg:       cfg,
+		sink:      sink,
+		logger:    logger,
+		metrics:   m,
+		grpcSlots: make(chan struct{}, cfg.MaxConcurrentRequests),
+		httpSlots: make(chan struct{}, cfg.MaxConcurrentRequests),
+	}, nil
+}
+
+// Start binds the gRPC and HTTP listeners and serves them in the background.
+// It returns an error naming the address when a listener cannot be bound
+// (for example when the port is in use); nothing is left running then.
+func (r *Receiver) Start(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.stopped:
+		return errors.New("ingest: receiver was shut down; create a new one")
+	case r.started:
+		return errors.New("ingest: receiver already started")
+	}
+
+	var lc net.ListenConfig
+	grpcLn, err := lc.Listen(ctx, "tcp", r.cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("ingest: cannot listen for OTLP/gRPC on %s (ingest.grpc_addr): %w", r.cfg.GRPCAddr, err)
+	}
+	r.started = true
+	r.grpcLn = grpcLn
+	r.grpcServer = r.newGRPCServer()
+	r.serving.Go(func() {
+		if err := r.grpcServer.Serve(grpcLn); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			r.logger.Error("OTLP/gRPC receiver stopped serving", "addr", grpcLn.Addr().String(), "error", err)
+		}
+	})
+
+	httpLn, err := lc.Listen(ctx, "tcp", r.cfg.HTTPAddr)
+	if err != nil {
+		err = fmt.Errorf("ingest: cannot listen for OTLP/HTTP on %s (ingest.http_addr): %w", r.cfg.HTTPAddr, err)
+		r.stopped = true
+		return errors.Join(err, r.stopServers(ctx, r.grpcServer, nil))
+	}
+	r.httpLn = httpLn
+	r.httpServer = r.newHTTPServer()
+	r.serving.Go(func() {
+		if err := r.httpServer.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			r.logger.Error("OTLP/HTTP receiver stopped serving", "addr", httpLn.Addr().String(), "error", err)
+		}
+	})
+	r.logger.Info("OTLP receivers started", "grpc_addr", grpcLn.Addr().String(), "http_addr", httpLn.Addr().String())
+	return nil
+}
+
+// Shutdown stops accepting requests and waits for the in-flight ones to
+// finish until ctx is done; then it aborts them and returns ctx's error.
+// It is safe to call without Start and more than once.
+func (r *Receiver) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	if r.stopped || !r.started {
+		r.stopped = true
+		r.mu.Unlock()
+		return nil
+	}
+	r.stopped = true
+	grpcServer, httpServer := r.grpcServer, r.httpServer
+	r.mu.Unlock()
+	return r.stopServers(ctx, grpcServer, httpServer)
+}
+
+// stopServers stops the servers that are not nil, gracefully until ctx is
+// done, and waits for their Serve goroutines to return.
+func (r *Receiver) stopServers(ctx context.Context, grpcServer *grpc.Server, httpServer *http.Server) error {
+	var (
+		wg      sync.WaitGroup
+		forced  atomic.Bool
+		httpErr error
+	)
+	if grpcServer != nil {
+		wg.Go(func() {
+			drained := make(chan struct{})
+			go func() {
+				grpcServer.GracefulStop()
+				close(drained)
+			}()
+			select {
+			case <-drained:
+			case <-ctx.Done():
+				forced.Store(true)
+				grpcServer.Stop() // aborts in-flight RPCs; GracefulStop then returns
+				<-drained
+			}
+		})
+	}
+	if httpServer != nil {
+		wg.Go(func() {
+			err := httpServer.Shutdown(ctx)
+			if err == nil {
+				return
+			}
+			if ctx.Err() != nil {
+				forced.Store(true)
+			} else {
+				httpErr = fmt.Errorf("ingest: OTLP/HTTP shutdown: %w", err)
+			}
+			_ = httpServer.Close() // aborts in-flight requests
+		})
+	}
+	wg.Wait()
+	r.serving.Wait()
+	if forced.Load() {
+		return errors.Join(httpErr, fmt.Errorf("ingest: shutdown deadline reached, in-flight requests aborted: %w", ctx.Err()))
+	}
+	return httpErr
+}
+
+// GRPCAddr returns the address the gRPC receiver is bound to, or "" before
+// Start. With port 0 in the configuration it tells the port picked.
+func (r *Receiver) GRPCAddr() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.grpcLn == nil {
+		return ""
+	}
+	return r.grpcLn.Addr().String()
+}
+
+// HTTPAddr returns the address the HTTP receiver is bound to, or "" before
+// Start. With port 0 in the configuration it tells the port picked.
+func (r *Receiver) HTTPAddr() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.httpLn == nil {
+		return ""
+	}
+	return r.httpLn.Addr().String()
+}
+
+// export validates td, pushes the valid spans to the sink and builds the
+// OTLP response; it is shared by both protocols. On error nothing was
+// accepted; the error is an *exportError.
+func (r *Receiver) export(ctx context.Context, protocol string, td ptrace.Traces) (ptraceotlp.ExportResponse, error) {
+	res := Convert(td, r.cfg)
+	m := r.metrics
+	m.received.WithLabelValues(protocol).Add(float64(res.Received))
+	if res.Rejected > 0 {
+		m.refused.WithLabelValues(protocol, reasonInvalid).Add(float64(res.Rejected))
+	}
+	if n := len(res.Spans); n > 0 {
+		if err := r.sink.Enqueue(ctx, res.Spans); err != nil {
+			e := classify(err)
+			m.refused.WithLabelValues(protocol, e.reason).Add(float64(n))
+			return ptraceotlp.ExportResponse{}, e
+		}
+		m.accepted.WithLabelValues(protocol).Add(float64(n))
+	}
+	resp := ptraceotlp.NewExportResponse()
+	if res.Rejected > 0 || len(res.Messages) > 0 {
+		ps := resp.PartialSuccess()
+		ps.SetRejectedSpans(int64(res.Rejected))
+		ps.SetErrorMessage(res.Summary())
+		r.logger.Debug("OTLP request partially accepted", "protocol", protocol,
+			"received", res.Received, "rejected", res.Rejected, "message", ps.ErrorMessage())
+	}
+	return resp, nil
+}
+
+// outcome is the requests_total outcome label of a successful export.
+func outcome(resp ptraceotlp.ExportResponse) string {
+	ps := resp.PartialSuccess()
+	if ps.RejectedSpans() > 0 || ps.ErrorMessage() != "" {
+		return "partial_success"
+	}
+	return "success"
+}
+
+// metrics are the receiver's self-metrics.
+type metrics struct {
+	received     *prometheus.CounterVec
+	accepted     *prometheus.CounterVec
+	refused      *prometheus.CounterVec
+	requests     *prometheus.CounterVec
+	requestBytes *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	const ns, sub = "tracehound", "ingest"
+	m := &metrics{
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "spans_received_total",
+			Help: "Spans received in OTLP requests that could be decoded.",
+		}, []string{"protocol"}),
+		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "spans_accepted_total",
+			Help: "Spans validated and accepted by the write queue.",
+		}, []string{"protocol"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "spans_refused_total",
+			Help: "Spans not accepted, by reason (invalid, queue_full, stopped, too_large, canceled, internal).",
+		}, []string{"protocol", "reason"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "requests_total",
+			Help: "OTLP export requests, by outcome (success, partial_success, or the reason they were refused).",
+		}, []string{"protocol", "outcome"}),
+		requestBytes: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: ns, Subsystem: sub, Name: "request_bytes",
+			Help:    "Size of OTLP export requests on the wire (before decompression), in bytes.",
+			Buckets: prometheus.ExponentialBuckets(256, 4, 10), // 256 B … 64 MiB
+		}, []string{"protocol"}),
+	}
+	for _, p := range []string{protoGRPC, protoHTTP} {
+		m.received.WithLabelValues(p)
+		m.accepted.WithLabelValues(p)
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.received, m.accepted, m.refused, m.requests, m.requestBytes} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("ingest: register metrics: %w", err)
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,176 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// TraceQuery selects traces for FindTraces.
+type TraceQuery struct {
+	From, To    time.Time     // the trace must start within [From, To]
+	Service     string        // a span of this service is in the trace
+	Operation   string        // a span with this name (of Service, when set) is in the trace
+	MinDuration time.Duration // trace duration at least this
+	Limit       int           // newest first; 1..1000
+}
+
+// TraceSummary is one row of a trace search.
+type TraceSummary struct {
+	TraceID       [16]byte
+	RootService   string
+	RootOperation string
+	Start         time.Time
+	Duration      time.Duration
+	SpanCount     uint64
+	ErrorCount    uint64
+}
+
+// FindTraces returns the newest traces matching q.
+func (s *Store) FindTraces(ctx context.Context, q TraceQuery) ([]TraceSummary, error) {
+	if q.Limit <= 0 || q.Limit > 1000 {
+		return nil, fmt.Errorf("limit %d out of range 1..1000", q.Limit)
+	}
+	var (
+		sb   strings.Builder
+		args []any
+	)
+	sb.WriteString(`SELECT trace_id, min(start) AS s, max(end) AS e, sum(span_count), sum(error_count), tupleElement(argMinMerge(root), 1), tupleElement(argMinMerge(root), 2)
+FROM ` + s.db + `.traces
+WHERE start >= fromUnixTimestamp64Nano(?) AND start <= fromUnixTimestamp64Nano(?)`)
+	args = append(args, q.From.UnixNano(), q.To.UnixNano())
+	if q.Service != "" || q.Operation != "" {
+		sb.WriteString(` AND trace_id IN (SELECT trace_id FROM ` + s.db + `.spans WHERE start >= fromUnixTimestamp64Nano(?) AND start <= fromUnixTimestamp64Nano(?)`)
+		args = append(args, q.From.Add(-time.Hour).UnixNano(), q.To.Add(time.Hour).UnixNano())
+		if q.Service != "" {
+			sb.WriteString(` AND service = ?`)
+			args = append(args, q.Service)
+		}
+		if q.Operation != "" {
+			sb.WriteString(` AND name = ?`)
+			args = append(args, q.Operation)
+		}
+		sb.WriteString(`)`)
+	}
+	sb.WriteString(` GROUP BY trace_id`)
+	if q.MinDuration > 0 {
+		sb.WriteString(` HAVING dateDiff('nanosecond', s, e) >= ?`)
+		args = append(args, q.MinDuration.Nanoseconds())
+	}
+	sb.WriteString(` ORDER BY s DESC LIMIT ?`)
+	args = append(args, q.Limit)
+
+	rows, err := s.conn.Query(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("searching traces: %w", err)
+	}
+	defer rows.Close()
+	var out []TraceSummary
+	for rows.Next() {
+		var (
+			id  string
+			t   TraceSummary
+			end time.Time
+		)
+		if err := rows.Scan(&id, &t.Start, &end, &t.SpanCount, &t.ErrorCount, &t.RootService, &t.RootOperation); err != nil {
+			return nil, fmt.Errorf("reading trace search results: %w", err)
+		}
+		copy(t.TraceID[:], id)
+		t.Duration = end.Sub(t.Start)
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading trace search results: %w", err)
+	}
+	return out, nil
+}
+
+// GetTrace returns every stored span of a trace, ordered by start time, or
+// ErrNotFound.
+func (s *Store) GetTrace(ctx context.Context, traceID [16]byte) ([]Span, error) {
+	id := bytesString(traceID[:])
+	var from, to time.Time
+	var n uint64
+	row := s.conn.QueryRow(ctx, `SELECT min(start), max(end), count() FROM `+s.db+`.traces WHERE trace_id = ?`, id)
+	if err := row.Scan(&from, &to, &n); err != nil {
+		return nil, fmt.Errorf("looking up trace: %w", err)
+	}
+	if n == 0 {
+		return nil, ErrNotFound
+	}
+	rows, err := s.conn.Query(ctx, `SELECT `+spanColumns+` FROM `+s.db+`.spans
+WHERE trace_id = ? AND start >= fromUnixTimestamp64Nano(?) AND start <= fromUnixTimestamp64Nano(?)
+ORDER BY start, span_id
+LIMIT 1 BY span_id`, id, from.UnixNano(), to.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("reading trace spans: %w", err)
+	}
+	defer rows.Close()
+	var out []Span
+	for rows.Next() {
+		var (
+			sp                                       Span
+			traceIDs, spanIDs, parentIDs             string
+			kind, status                             string
+			start                                    time.Time
+			evTimes                                  []time.Time
+			evNames, evAttrs                         []string
+			lkTraceIDs, lkSpanIDs, lkStates, lkAttrs []string
+		)
+		if err := rows.Scan(&traceIDs, &spanIDs, &parentIDs, &sp.TraceState, &sp.Service, &sp.Name, &kind, &start,
+			&sp.DurationNano, &status, &sp.StatusMessage, &sp.ScopeName, &sp.ScopeVersion,
+			&sp.ResourceAttributes, &sp.ResourceTypedAttributes, &sp.Attributes, &sp.TypedAttributes,
+			&evTimes, &evNames, &evAttrs, &lkTraceIDs, &lkSpanIDs, &lkStates, &lkAttrs,
+			&sp.DroppedAttributesCount, &sp.DroppedEventsCount, &sp.DroppedLinksCount); err != nil {
+			return nil, fmt.Errorf("reading trace spans: %w", err)
+		}
+		copy(sp.TraceID[:], traceIDs)
+		copy(sp.SpanID[:], spanIDs)
+		copy(sp.ParentSpanID[:], parentIDs)
+		sp.Kind = parseKind(kind)
+		sp.StatusCode = parseStatus(status)
+		sp.StartUnixNano = start.UnixNano()
+		for j := range evTimes {
+			sp.Events = append(sp.Events, Event{TimeUnixNano: evTimes[j].UnixNano(), Name: evNames[j], AttributesJSON: evAttrs[j]})
+		}
+		for j := range lkTraceIDs {
+			var l Link
+			copy(l.TraceID[:], lkTraceIDs[j])
+			copy(l.SpanID[:], lkSpanIDs[j])
+			l.TraceState, l.AttributesJSON = lkStates[j], lkAttrs[j]
+			sp.Links = append(sp.Links, l)
+		}
+		out = append(out, sp)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading trace spans: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, ErrNotFound
+	}
+	return out, nil
+}
+
+func parseKind(s string) SpanKind {
+	for k := SpanKindUnspecified; k <= SpanKindConsumer; k++ {
+		if k.String() == s {
+			return k
+		}
+	}
+	return SpanKindUnspecified
+}
+
+func parseStatus(s string) StatusCode {
+	switch s {
+	case "ok":
+		return StatusOK
+	case "error":
+		return StatusError
+	}
+	return StatusUnset
+}
+
+// IsNotFound reports whether err means an unknown trace.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

@@ -1,0 +1,168 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"text/template"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/tracehound/tracehound/schemas"
+)
+
+// DefaultDatabase is used when the DSN names no database (or names "default").
+const DefaultDatabase = "tracehound"
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+// Options configures Open.
+type Options struct {
+	// DSN is a clickhouse-go DSN, e.g. clickhouse://user:pass@host:9000/db?secure=true.
+	// The path names the database tracehound creates and uses (DefaultDatabase
+	// when empty or "default").
+	DSN string
+	// Retention is how long spans are kept (table TTL). Required, > 0.
+	Retention time.Duration
+	// Logger receives schema and connection messages; nil discards them.
+	Logger *slog.Logger
+}
+
+// Store is a connection to tracehound's ClickHouse database. It is safe for
+// concurrent use.
+type Store struct {
+	conn      driver.Conn
+	db        string
+	retention time.Duration
+	log       *slog.Logger
+}
+
+// Open parses the DSN and connects. It does not wait for the server: use
+// Ping (or WaitReady) for that.
+func Open(opts Options) (*Store, error) {
+	if opts.Retention <= 0 {
+		return nil, errors.New("storage: retention must be positive")
+	}
+	co, err := clickhouse.ParseDSN(opts.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --clickhouse-dsn: %w", err)
+	}
+	db := co.Auth.Database
+	if db == "" || db == "default" {
+		db = DefaultDatabase
+	}
+	if !identRE.MatchString(db) {
+		return nil, fmt.Errorf("invalid --clickhouse-dsn: database name %q must match %s", db, identRE)
+	}
+	// Connect to the server's default database: ours may not exist yet, and
+	// every statement names it explicitly.
+	co.Auth.Database = "default"
+	if co.DialTimeout == 0 || co.DialTimeout > 5*time.Second {
+		co.DialTimeout = 5 * time.Second
+	}
+	co.MaxOpenConns = max(co.MaxOpenConns, 8)
+	co.ConnMaxLifetime = time.Hour
+	co.Compression = &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
+	conn, err := clickhouse.Open(co)
+	if err != nil {
+		return nil, fmt.Errorf("opening clickhouse connection: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Store{conn: conn, db: db, retention: opts.Retention, log: log}, nil
+}
+
+// Database is the database tracehound uses.
+func (s *Store) Database() string { return s.db }
+
+// Conn exposes the underlying connection for the analysis queries.
+func (s *Store) Conn() driver.Conn { return s.conn }
+
+// Ping checks that ClickHouse answers.
+func (s *Store) Ping(ctx context.Context) error { return s.conn.Ping(ctx) }
+
+// WaitReady pings until ClickHouse answers or ctx ends.
+func (s *Store) WaitReady(ctx context.Context) error {
+	var last error
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		last = s.conn.Ping(pctx)
+		cancel()
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("clickhouse is not reachable: %w", last)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error { return s.conn.Close() }
+
+// Migrate creates the database and applies every migration not yet recorded
+// in the tracehound_migrations table, in order. All statements are
+// idempotent, so concurrent collectors starting together are harmless.
+func (s *Store) Migrate(ctx context.Context) error {
+	migs, err := schemas.Migrations()
+	if err != nil {
+		return err
+	}
+	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+s.db); err != nil {
+		return fmt.Errorf("creating database %s: %w", s.db, err)
+	}
+	if err := s.conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+s.db+`.tracehound_migrations
+		(version UInt32, name String, applied_at DateTime64(3) DEFAULT now64(3))
+		ENGINE = ReplacingMergeTree ORDER BY version`); err != nil {
+		return fmt.Errorf("creating migrations table: %w", err)
+	}
+	applied := map[uint32]bool{}
+	rows, err := s.conn.Query(ctx, "SELECT DISTINCT version FROM "+s.db+".tracehound_migrations")
+	if err != nil {
+		return fmt.Errorf("reading applied migrations: %w", err)
+	}
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("reading applied migrations: %w", err)
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	data := struct {
+		Database   string
+		TTLSeconds int64
+	}{s.db, int64(s.retention / time.Second)}
+	for _, m := range migs {
+		if applied[uint32(m.Version)] {
+			continue
+		}
+		tmpl, err := template.New(m.Name).Parse(m.Template)
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", m.Name, err)
+		}
+		var b bytes.Buffer
+		if err := tmpl.Execute(&b, data); err != nil {
+			return fmt.Errorf("migration %s: %w", m.Name, err)
+		}
+		if err := s.conn.Exec(ctx, b.String()); err != nil {
+			return fmt.Errorf("applying migration %s: %w", m.Name, err)
+		}
+		if err := s.conn.Exec(ctx, "INSERT INTO "+s.db+".tracehound_migrations (version, name) VALUES (?, ?)",
+			uint32(m.Version), m.Name); err != nil {
+			return fmt.Errorf("recording migration %s: %w", m.Name, err)
+		}
+		s.log.Info("applied schema migration", "migration", m.Name)
+	}
+	return nil
+}
