@@ -93,7 +93,7 @@ func (c Config) Validate() error {
 	}
 	addrErr("grpc_addr", c.GRPCAddr)
 	addrErr("http_addr", c.HTTPAddr)
-	if c.GRPCAddr != "" && c.GRPCAddr == c.HTTPAddr {
+	if _, port, err := net.SplitHostPort(c.GRPCAddr); err == nil && port != "0" && c.GRPCAddr == c.HTTPAddr {
 		errs = append(errs, fmt.Errorf("ingest.grpc_addr and ingest.http_addr are both %q; use two different ports", c.GRPCAddr))
 	}
 

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"io"
+	"math"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -136,3 +137,5 @@ func assertSpan(t *testing.T, got, want storage.Span) {
 		}
 	}
 }
+
+func nothingNaN() float64 { return math.NaN() }

@@ -83,7 +83,7 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	exportReq := ptraceotlp.NewExportRequest()
 	if asJSON {
 		if err := exportReq.UnmarshalJSON(body); err != nil {
-			r.httpError(w, req, asJSON, newError(kindBadInput, reasonMalformed, "malformed OTLP/JSON request body: %v", err))
+			r.httpError(w, req, asJSON, newError(kindBadInput, reasonMalformed, "malformed OTLP/JSON request body: %s", jsonErrorMessage(err)))
 			return
 		}
 	} else if err := exportReq.UnmarshalProto(body); err != nil {
@@ -108,6 +108,29 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.metrics.requests.WithLabelValues(protoHTTP, outcome(resp)).Inc()
 	writeHTTP(w, asJSON, http.StatusOK, out)
+}
+
+// jsonErrorMessage shortens the JSON decoder's error ("…, error found in #10
+// byte of ...|ctx|..., bigger context ...|ctx|...", where 10 is an offset in
+// ctx) to "… near "ctx"", and explains id length errors.
+func jsonErrorMessage(err error) string {
+	msg := err.Error()
+	const found, of, end = ", error found in #", " byte of ...|", "|..."
+	if i := strings.Index(msg, found); i >= 0 {
+		head, rest := msg[:i], msg[i+len(found):]
+		if j := strings.Index(rest, of); j > 0 {
+			near := rest[j+len(of):]
+			if k := strings.Index(near, end); k >= 0 {
+				near = near[:k]
+			}
+			msg = head + " near " + strconv.Quote(near)
+		}
+	}
+	msg = strings.ReplaceAll(msg, "found \x00", "found end of input")
+	if strings.Contains(msg, "ID.UnmarshalJSONIter: length mismatch") {
+		msg += " (trace ids must be 32 hex characters, span ids 16)"
+	}
+	return msg
 }
 
 // parseContentType accepts the OTLP/HTTP content types, with parameters
@@ -140,6 +163,11 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) (body []by
 	noop := func() {}
 	limit := r.cfg.MaxRequestBytes
 	if req.ContentLength > limit {
+		// Trip a MaxBytesReader so that net/http treats the request as too
+		// large: it then half-closes the connection and waits before
+		// hanging up, which lets a client still sending its body read the
+		// 413 (golang.org/issue/3595), even when it asked for Connection: close.
+		_, _ = http.MaxBytesReader(w, req.Body, 0).Read(make([]byte, 1))
 		return nil, noop, newError(kindTooLarge, reasonTooLarge,
 			"request body is %d bytes, above the %d-byte limit (ingest.max_request_bytes)", req.ContentLength, limit)
 	}

@@ -189,16 +189,16 @@ func TestHTTPBadInput(t *testing.T) {
 	}{
 		{
 			name: "malformed protobuf", contentType: contentTypeProto, body: []byte{0x0a, 0xff, 0xff},
-			wantStatus: 400, wantMsg: "malformed OTLP/protobuf request body: proto: illegal wireType 7",
+			wantStatus: 400, wantMsg: "malformed OTLP/protobuf request body: unexpected EOF",
 		},
 		{
 			name: "malformed JSON", contentType: contentTypeJSON, body: []byte(`{"resourceSpans": [`),
-			wantStatus: 400, wantMsg: "malformed OTLP/JSON request body: ",
+			wantStatus: 400, wantMsg: `malformed OTLP/JSON request body: ReadObject: expect { or , or } or n, but found end of input near "eSpans\": ["`,
 		},
 		{
 			name: "trace id of wrong length in JSON", contentType: contentTypeJSON,
 			body:       []byte(strings.Replace(otlpJSON, "5b8efff798038103d269b633813fc60c", "5b8efff798038103", 1)),
-			wantStatus: 400, wantMsg: "malformed OTLP/JSON request body: ",
+			wantStatus: 400, wantMsg: `malformed OTLP/JSON request body: ID.UnmarshalJSONIter: length mismatch near "798038103\",\n        " (trace ids must be 32 hex characters, span ids 16)`,
 		},
 		{
 			name: "zero trace id", contentType: contentTypeProto, body: protoBody(t, zeroTrace),
@@ -312,10 +312,9 @@ func TestHTTPBadInput(t *testing.T) {
 					t.Errorf("sink got %d spans from a refused request", len(spans))
 				}
 				st := decodeStatus(t, res)
-				if !strings.HasPrefix(st.GetMessage(), tc.wantMsg) || (!strings.HasSuffix(tc.wantMsg, ": ") && st.GetMessage() != tc.wantMsg) {
+				if st.GetMessage() != tc.wantMsg {
 					t.Errorf("message %q; want %q", st.GetMessage(), tc.wantMsg)
 				}
-				t.Logf("%d %s", res.status, st.GetMessage())
 				if tc.wantStatus == 405 && res.header.Get("Allow") != http.MethodPost {
 					t.Errorf("Allow header %q; want POST", res.header.Get("Allow"))
 				}

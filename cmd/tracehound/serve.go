@@ -33,6 +33,9 @@ func runServe(args []string) error {
 		}
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q (flags go before any argument)", fs.Args())
+	}
 	cfg, err := sf.Resolve(os.Getenv)
 	if err != nil {
 		return err
