@@ -125,9 +125,9 @@ func startServer(t *testing.T, o serverOpts) *server {
 	s := &server{
 		t:        t,
 		dataDir:  o.dataDir,
-		grpcAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		otlpHTTP: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		apiAddr:  fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		grpcAddr: "127.0.0.1:0",
+		otlpHTTP: "127.0.0.1:0",
+		apiAddr:  "127.0.0.1:0",
 		out:      &syncBuffer{},
 		exited:   make(chan struct{}),
 	}
@@ -161,6 +161,19 @@ func startServer(t *testing.T, o serverOpts) *server {
 	return s
 }
 
+// bannerField returns the first word after label in the start-up banner.
+func bannerField(out, label string) string {
+	i := strings.Index(out, label)
+	if i < 0 {
+		return ""
+	}
+	f := strings.Fields(out[i+len(label):])
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}
+
 func (s *server) waitReady() {
 	s.t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
@@ -170,7 +183,11 @@ func (s *server) waitReady() {
 			s.t.Fatalf("tracehound exited during start-up (%v):\n%s", s.cmd.ProcessState, s.out.String())
 		default:
 		}
-		if strings.Contains(s.out.String(), "tracehound is running") {
+		if out := s.out.String(); strings.Contains(out, "Press Ctrl-C to stop") {
+			// Ports were 0: read the bound addresses from the banner.
+			s.grpcAddr = bannerField(out, "OTLP gRPC:")
+			s.otlpHTTP = bannerField(out, "OTLP HTTP:")
+			s.apiAddr = strings.TrimSuffix(strings.TrimPrefix(bannerField(out, "UI and API:"), "http://"), "/")
 			if resp, err := http.Get("http://" + s.apiAddr + "/readyz"); err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {

@@ -6,6 +6,10 @@ import (
 	"net"
 )
 
+// configPrefix names the configuration section of Config in error messages,
+// so that they name the exact setting to change.
+const configPrefix = "otlp."
+
 // maxMessageBytes is the largest size a protobuf message can have (2 GiB).
 const maxMessageBytes = 1 << 31
 
@@ -84,37 +88,37 @@ func (c Config) Validate() error {
 	var errs []error
 	addrErr := func(field, addr string) {
 		if addr == "" {
-			errs = append(errs, fmt.Errorf("ingest.%s is empty; set a host:port such as \"localhost:4317\"", field))
+			errs = append(errs, fmt.Errorf(configPrefix+"%s is empty; set a host:port such as \"localhost:4317\"", field))
 			return
 		}
 		if _, _, err := net.SplitHostPort(addr); err != nil {
-			errs = append(errs, fmt.Errorf("ingest.%s %q is not a host:port address: %w", field, addr, err))
+			errs = append(errs, fmt.Errorf(configPrefix+"%s %q is not a host:port address: %w", field, addr, err))
 		}
 	}
 	addrErr("grpc_addr", c.GRPCAddr)
 	addrErr("http_addr", c.HTTPAddr)
 	if _, port, err := net.SplitHostPort(c.GRPCAddr); err == nil && port != "0" && c.GRPCAddr == c.HTTPAddr {
-		errs = append(errs, fmt.Errorf("ingest.grpc_addr and ingest.http_addr are both %q; use two different ports", c.GRPCAddr))
+		errs = append(errs, fmt.Errorf(configPrefix+"grpc_addr and "+configPrefix+"http_addr are both %q; use two different ports", c.GRPCAddr))
 	}
 
 	switch {
 	case c.MaxRequestBytes <= 0:
-		errs = append(errs, fmt.Errorf("ingest.max_request_bytes is %d; it must be positive", c.MaxRequestBytes))
+		errs = append(errs, fmt.Errorf(configPrefix+"max_request_bytes is %d; it must be positive", c.MaxRequestBytes))
 	case c.MaxRequestBytes > maxMessageBytes:
-		errs = append(errs, fmt.Errorf("ingest.max_request_bytes is %d; it must be at most %d (2 GiB, the protobuf message size limit)", c.MaxRequestBytes, int64(maxMessageBytes)))
+		errs = append(errs, fmt.Errorf(configPrefix+"max_request_bytes is %d; it must be at most %d (2 GiB, the protobuf message size limit)", c.MaxRequestBytes, int64(maxMessageBytes)))
 	}
 	switch {
 	case c.MaxDecompressedBytes <= 0:
-		errs = append(errs, fmt.Errorf("ingest.max_decompressed_bytes is %d; it must be positive", c.MaxDecompressedBytes))
+		errs = append(errs, fmt.Errorf(configPrefix+"max_decompressed_bytes is %d; it must be positive", c.MaxDecompressedBytes))
 	case c.MaxDecompressedBytes > maxMessageBytes:
-		errs = append(errs, fmt.Errorf("ingest.max_decompressed_bytes is %d; it must be at most %d (2 GiB, the protobuf message size limit)", c.MaxDecompressedBytes, int64(maxMessageBytes)))
+		errs = append(errs, fmt.Errorf(configPrefix+"max_decompressed_bytes is %d; it must be at most %d (2 GiB, the protobuf message size limit)", c.MaxDecompressedBytes, int64(maxMessageBytes)))
 	case c.MaxRequestBytes > 0 && c.MaxDecompressedBytes < c.MaxRequestBytes:
-		errs = append(errs, fmt.Errorf("ingest.max_decompressed_bytes (%d) is below ingest.max_request_bytes (%d); a decompressed request is never smaller than the limit on the wire, so raise it", c.MaxDecompressedBytes, c.MaxRequestBytes))
+		errs = append(errs, fmt.Errorf(configPrefix+"max_decompressed_bytes (%d) is below "+configPrefix+"max_request_bytes (%d); a decompressed request is never smaller than the limit on the wire, so raise it", c.MaxDecompressedBytes, c.MaxRequestBytes))
 	}
 
 	positive := func(field string, v int) {
 		if v <= 0 {
-			errs = append(errs, fmt.Errorf("ingest.%s is %d; it must be positive", field, v))
+			errs = append(errs, fmt.Errorf(configPrefix+"%s is %d; it must be positive", field, v))
 		}
 	}
 	positive("max_attributes_per_span", c.MaxAttributesPerSpan)
@@ -122,7 +126,7 @@ func (c Config) Validate() error {
 	positive("max_links_per_span", c.MaxLinksPerSpan)
 	positive("max_concurrent_requests", c.MaxConcurrentRequests)
 	if c.MaxAttributeValueBytes < minAttributeValueBytes {
-		errs = append(errs, fmt.Errorf("ingest.max_attribute_value_bytes is %d; it must be at least %d so a truncated value keeps some text besides the %d-byte marker %q",
+		errs = append(errs, fmt.Errorf(configPrefix+"max_attribute_value_bytes is %d; it must be at least %d so a truncated value keeps some text besides the %d-byte marker %q",
 			c.MaxAttributeValueBytes, minAttributeValueBytes, len(truncationMarker), truncationMarker))
 	}
 	return errors.Join(errs...)

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"math"
 	"strconv"
+	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -25,7 +26,8 @@ type ConvertResult struct {
 	// Rejected is the number of invalid spans left out of Spans.
 	Rejected int
 	// Warnings is the number of spans, resources and scopes that were kept
-	// but repaired (invalid UTF-8 replaced).
+	// but changed in a way worth telling the client: invalid UTF-8
+	// replaced, resource attributes over the limit dropped.
 	Warnings int
 	// Messages holds the first rejection and warning messages (at most 10),
 	// in request order.
@@ -43,29 +45,56 @@ type ConvertResult struct {
 // warning. The resource attribute service.name (a string) gives
 // Span.Service, "unknown_service" when absent.
 //
-// Returned spans share memory: spans of one resource share their
-// ResourceAttributes and ResourceTypedAttributes maps, and the strings of a
-// span may share one backing array. Treat them as read-only. Attribute maps
-// are nil when empty; Event and Link slices are nil when there are none.
-// Convert does not modify td; the result does not reference td's memory.
+// Returned spans share memory, to keep allocations per span low: spans of
+// one resource share their ResourceAttributes and ResourceTypedAttributes
+// maps, the JSON strings (typed values, event and link attributes) of
+// neighbouring spans are substrings of one ~8 KiB string, and their Events
+// and Links are capacity-limited windows of shared slabs. Treat spans as
+// read-only. Attribute maps are nil when empty; Events and Links are nil
+// when there are none. Convert does not modify td, and the result does not
+// reference td's memory. Convert is safe for concurrent use.
 func Convert(td ptrace.Traces, cfg Config) ConvertResult {
-	c := converter{
-		maxAttrs:      cfg.MaxAttributesPerSpan,
-		maxValueBytes: cfg.MaxAttributeValueBytes,
-		maxEvents:     cfg.MaxEventsPerSpan,
-		maxLinks:      cfg.MaxLinksPerSpan,
-	}
 	n := td.SpanCount()
-	c.res.Received = n
 	if n == 0 {
-		return c.res
+		return ConvertResult{}
 	}
-	c.res.Spans = make([]storage.Span, 0, n)
+	c := scratchPool.Get().(*converter)
+	defer putConverter(c)
+	c.maxAttrs = cfg.MaxAttributesPerSpan
+	c.maxValueBytes = cfg.MaxAttributeValueBytes
+	c.maxEvents = cfg.MaxEventsPerSpan
+	c.maxLinks = cfg.MaxLinksPerSpan
+	c.res = ConvertResult{Received: n, Spans: make([]storage.Span, 0, n)}
 	for _, rs := range td.ResourceSpans().All() {
 		c.resource(rs)
 	}
+	c.flush()
 	return c.res
 }
+
+// scratchPool holds converters, for their scratch buffers.
+var scratchPool = sync.Pool{New: func() any { return new(converter) }}
+
+// maxPooledScratch is the largest scratch buffer kept in the pool.
+const maxPooledScratch = 1 << 20
+
+func putConverter(c *converter) {
+	if cap(c.buf) > maxPooledScratch {
+		return
+	}
+	*c = converter{buf: c.buf[:0], pendKV: c.pendKV[:0], pendJSON: c.pendJSON[:0]}
+	scratchPool.Put(c)
+}
+
+const (
+	// arenaChunk is the size at which converter.buf is turned into a string
+	// (at the end of a span): strings of neighbouring spans share one
+	// allocation.
+	arenaChunk = 8 << 10
+	// slabLen is how many events or links are allocated at once, to be
+	// shared by neighbouring spans.
+	slabLen = 128
+)
 
 // converter holds the state of one Convert call: limits, the result and
 // scratch space reused across spans.
@@ -81,18 +110,24 @@ type converter struct {
 	// resource or scope ("" when none).
 	badField string
 
-	// buf collects the JSON text of the current span (typed attribute
-	// values, event and link attributes); flush turns it into one string and
-	// hands out substrings, so a span costs one allocation for all of them.
+	// buf collects the JSON text of typed attribute values and event and
+	// link attributes; flush turns it into one string and hands out
+	// substrings, so that neighbouring spans share one allocation.
 	buf      []byte
 	pendKV   []pendingKV
 	pendJSON []pendingJSON
+
+	// eventSlab and linkSlab are the unused parts of the last slabs.
+	eventSlab []storage.Event
+	linkSlab  []storage.Link
 }
 
-// pendingKV is a typed attribute value waiting in converter.buf.
+// pendingKV is a typed attribute value waiting in converter.buf, for the
+// typed map of an attribute set whose string values are in strs.
 type pendingKV struct {
-	key        string
-	start, end int
+	strs, typed map[string]string
+	key         string
+	start, end  int
 }
 
 // pendingJSON is an attributes JSON object waiting in converter.buf.
@@ -121,7 +156,6 @@ func (c *converter) resource(rs ptrace.ResourceSpans) {
 	ri := resourceInfo{service: unknownService}
 	var dropped int
 	ri.attrs, ri.typed, dropped = c.attributes(attrs, "resource attribute key", "value of resource attribute")
-	c.flush(ri.attrs, ri.typed)
 	if s, ok := ri.attrs["service.name"]; ok && s != "" {
 		ri.service = s
 	}
@@ -129,7 +163,7 @@ func (c *converter) resource(rs ptrace.ResourceSpans) {
 		c.res.Warnings++
 		c.report(func() string {
 			return "resource of service " + strconv.Quote(ri.service) + ": " + strconv.Itoa(attrs.Len()) +
-				" attributes, kept the first " + strconv.Itoa(c.maxAttrs) + " (ingest.max_attributes_per_span)"
+				" attributes, kept the first " + strconv.Itoa(c.maxAttrs) + " (" + configPrefix + "max_attributes_per_span)"
 		})
 	}
 	c.reportBadUTF8(func() string { return "resource of service " + strconv.Quote(ri.service) })
@@ -185,7 +219,10 @@ func (c *converter) span(s ptrace.Span, ri *resourceInfo, scopeName, scopeVersio
 		if c.maxEvents > 0 && keep > c.maxEvents {
 			keep = c.maxEvents
 		}
-		out.Events = make([]storage.Event, keep)
+		if len(c.eventSlab) < keep {
+			c.eventSlab = make([]storage.Event, max(keep, slabLen))
+		}
+		out.Events, c.eventSlab = c.eventSlab[:keep:keep], c.eventSlab[keep:]
 		for i := range keep {
 			e := events.At(i)
 			ev := &out.Events[i]
@@ -203,7 +240,10 @@ func (c *converter) span(s ptrace.Span, ri *resourceInfo, scopeName, scopeVersio
 		if c.maxLinks > 0 && keep > c.maxLinks {
 			keep = c.maxLinks
 		}
-		out.Links = make([]storage.Link, keep)
+		if len(c.linkSlab) < keep {
+			c.linkSlab = make([]storage.Link, max(keep, slabLen))
+		}
+		out.Links, c.linkSlab = c.linkSlab[:keep:keep], c.linkSlab[keep:]
 		for i := range keep {
 			l := links.At(i)
 			lk := &out.Links[i]
@@ -217,7 +257,9 @@ func (c *converter) span(s ptrace.Span, ri *resourceInfo, scopeName, scopeVersio
 		out.DroppedLinksCount = s.DroppedLinksCount()
 	}
 
-	c.flush(out.Attributes, out.TypedAttributes)
+	if len(c.buf) >= arenaChunk {
+		c.flush()
+	}
 	if c.badField != "" {
 		sid := out.SpanID
 		c.reportBadUTF8(func() string { return "span " + hex.EncodeToString(sid[:]) })
@@ -225,7 +267,7 @@ func (c *converter) span(s ptrace.Span, ri *resourceInfo, scopeName, scopeVersio
 }
 
 // attributes splits the first maxAttrs attributes of m into string values
-// (strs) and JSON-encoded typed values (typed, filled in by the next flush).
+// (strs) and JSON-encoded typed values (typed, filled in by a later flush).
 // It returns how many attributes were over the limit. A key repeated in m
 // keeps its first string value, or else its first typed value.
 func (c *converter) attributes(m pcommon.Map, keyField, valueField string) (strs, typed map[string]string, dropped int) {
@@ -266,13 +308,13 @@ func (c *converter) attributes(m pcommon.Map, keyField, valueField string) (strs
 		}
 		start := len(c.buf)
 		c.buf = c.appendValue(c.buf, v, 1, k)
-		c.pendKV = append(c.pendKV, pendingKV{key: k, start: start, end: len(c.buf)})
+		c.pendKV = append(c.pendKV, pendingKV{strs: strs, typed: typed, key: k, start: start, end: len(c.buf)})
 	}
 	return strs, typed, n - keep
 }
 
 // attributesJSON queues m, encoded as one JSON object of typed values, for
-// *dst; the next flush sets it. An empty m gives "{}".
+// *dst; a later flush sets it. An empty m gives "{}".
 func (c *converter) attributesJSON(m pcommon.Map, dst *string) {
 	if m.Len() == 0 {
 		*dst = "{}"
@@ -298,30 +340,31 @@ func (c *converter) attributesJSON(m pcommon.Map, dst *string) {
 	c.pendJSON = append(c.pendJSON, pendingJSON{dst: dst, start: start, end: len(c.buf)})
 }
 
-// flush converts the pending JSON text into one string, fills typed and the
-// pending AttributesJSON fields with substrings of it, and resets the
-// scratch space. A typed value whose key is already in strs or typed is
-// dropped, so a key is in at most one map. typed may only be nil when no
-// typed values are pending.
-func (c *converter) flush(strs, typed map[string]string) {
+// flush converts the pending JSON text into one string, fills the pending
+// typed attributes and AttributesJSON fields with substrings of it, and
+// resets the scratch space. A typed value whose key is already in its strs
+// or typed map is dropped, so a key is in at most one map.
+func (c *converter) flush() {
 	if len(c.buf) == 0 {
 		return
 	}
 	arena := string(c.buf)
 	for _, p := range c.pendKV {
-		if _, dup := strs[p.key]; dup {
+		if _, dup := p.strs[p.key]; dup {
 			continue
 		}
-		if _, dup := typed[p.key]; dup {
+		if _, dup := p.typed[p.key]; dup {
 			continue
 		}
-		typed[p.key] = arena[p.start:p.end]
+		p.typed[p.key] = arena[p.start:p.end]
 	}
 	for _, p := range c.pendJSON {
 		*p.dst = arena[p.start:p.end]
 	}
 	c.buf = c.buf[:0]
+	clear(c.pendKV) // drop references to the maps and spans
 	c.pendKV = c.pendKV[:0]
+	clear(c.pendJSON)
 	c.pendJSON = c.pendJSON[:0]
 }
 
@@ -339,8 +382,19 @@ func (c *converter) appendValue(b []byte, v pcommon.Value, depth int, key string
 	case pcommon.ValueTypeBool:
 		return strconv.AppendBool(b, v.Bool())
 	case pcommon.ValueTypeBytes:
+		// Encode in chunks of a multiple of 3 bytes, which concatenate to
+		// the encoding of the whole, rather than copying with AsRaw.
+		bs := v.Bytes()
+		var chunk [48]byte
 		b = append(b, '"')
-		b = base64.StdEncoding.AppendEncode(b, v.Bytes().AsRaw())
+		for i, n := 0, bs.Len(); i < n; {
+			m := min(n-i, len(chunk))
+			for j := range m {
+				chunk[j] = bs.At(i + j)
+			}
+			b = base64.StdEncoding.AppendEncode(b, chunk[:m])
+			i += m
+		}
 		return append(b, '"')
 	case pcommon.ValueTypeSlice:
 		if depth > maxValueDepth {

@@ -46,7 +46,7 @@ func (r *Receiver) grpcTap(ctx context.Context, _ *tap.Info) (context.Context, e
 // overloaded is the error for requests over MaxConcurrentRequests.
 func (r *Receiver) overloaded(protocol string) *exportError {
 	return newError(kindUnavailable, reasonOverloaded,
-		"too many concurrent %s requests (limit %d, ingest.max_concurrent_requests); retry after %v",
+		"too many concurrent %s requests (limit %d, "+configPrefix+"max_concurrent_requests); retry after %v",
 		protocol, r.cfg.MaxConcurrentRequests, retryDelay)
 }
 
@@ -68,7 +68,7 @@ func (g *grpcTraceService) Export(ctx context.Context, req ptraceotlp.ExportRequ
 		n := td.SpanCount()
 		r.metrics.received.WithLabelValues(protoGRPC).Add(float64(n))
 		r.metrics.refused.WithLabelValues(protoGRPC, reasonTooLarge).Add(float64(n))
-		e := newError(kindTooLarge, reasonTooLarge, "request message is %d bytes, above the %d-byte limit (ingest.max_request_bytes)",
+		e := newError(kindTooLarge, reasonTooLarge, "request message is %d bytes, above the %d-byte limit ("+configPrefix+"max_request_bytes)",
 			info.wireBytes, r.cfg.MaxRequestBytes)
 		info.outcome = e.reason
 		r.logger.Debug("OTLP request refused", "protocol", protoGRPC, "reason", e.reason, "error", e.msg)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -92,7 +93,7 @@ func TestGRPCBadInput(t *testing.T) {
 		{
 			name: "message above max_request_bytes", td: overWire,
 			wantCode: codes.ResourceExhausted,
-			wantMsg:  fmt.Sprintf("request message is %d bytes, above the 65536-byte limit (ingest.max_request_bytes)", overWireSize),
+			wantMsg:  fmt.Sprintf("request message is %d bytes, above the 65536-byte limit (otlp.max_request_bytes)", overWireSize),
 		},
 		{
 			name: "message above max_decompressed_bytes", td: overMax,
@@ -179,7 +180,7 @@ func TestGRPCConcurrencyLimit(t *testing.T) {
 	}()
 	<-sink.entered
 	_, err := export(t, c, validTraces())
-	assertRetryable(t, err, "too many concurrent OTLP/gRPC requests (limit 1, ingest.max_concurrent_requests); retry after 1s")
+	assertRetryable(t, err, "too many concurrent OTLP/gRPC requests (limit 1, otlp.max_concurrent_requests); retry after 1s")
 
 	sink.mu.Lock()
 	close(sink.block)
@@ -218,7 +219,7 @@ func TestGRPCTypedValues(t *testing.T) {
 	m.PutInt("i", -7)
 	m.PutEmptySlice("list").AppendEmpty().SetDouble(0.5)
 	attrs.PutEmpty("nothing")
-	attrs.PutDouble("nan", nothingNaN())
+	attrs.PutDouble("nan", math.NaN())
 	if _, err := export(t, c, td); err != nil {
 		t.Fatal(err)
 	}

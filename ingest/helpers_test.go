@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"encoding/hex"
 	"io"
-	"math"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -138,4 +138,28 @@ func assertSpan(t *testing.T, got, want storage.Span) {
 	}
 }
 
-func nothingNaN() float64 { return math.NaN() }
+func hexID(id pcommon.SpanID) string { return hex.EncodeToString(id[:]) }
+
+// hex8 is the hex trace id (for a zero span id) or span id of the i-th span
+// of the first scope of td.
+func hex8(td ptrace.Traces, i int) string {
+	s := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(i)
+	if s.SpanID().IsEmpty() {
+		tid := s.TraceID()
+		return hex.EncodeToString(tid[:])
+	}
+	return hexID(s.SpanID())
+}
+
+// ptraceotlpRequestJSON decodes one OTLP/JSON span with the given
+// attributes list, as the HTTP receiver would.
+func ptraceotlpRequestJSON(t *testing.T, attrs string) ptrace.Traces {
+	t.Helper()
+	req := ptraceotlp.NewExportRequest()
+	body := `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174",` +
+		`"startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":` + attrs + `}]}]}]}`
+	if err := req.UnmarshalJSON([]byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	return req.Traces()
+}

@@ -169,7 +169,7 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) (body []by
 		// 413 (golang.org/issue/3595), even when it asked for Connection: close.
 		_, _ = http.MaxBytesReader(w, req.Body, 0).Read(make([]byte, 1))
 		return nil, noop, newError(kindTooLarge, reasonTooLarge,
-			"request body is %d bytes, above the %d-byte limit (ingest.max_request_bytes)", req.ContentLength, limit)
+			"request body is %d bytes, above the %d-byte limit ("+configPrefix+"max_request_bytes)", req.ContentLength, limit)
 	}
 	var gz bool
 	switch enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding"))); enc {
@@ -190,7 +190,7 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) (body []by
 		putBuffer(raw)
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, noop, newError(kindTooLarge, reasonTooLarge,
-				"request body exceeds the %d-byte limit (ingest.max_request_bytes)", limit)
+				"request body exceeds the %d-byte limit ("+configPrefix+"max_request_bytes)", limit)
 		}
 		return nil, noop, newError(kindBadInput, reasonMalformed, "reading the request body failed after %d bytes: %v", n, err)
 	}
@@ -215,7 +215,7 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) (body []by
 	case m > maxOut:
 		putBuffer(out)
 		return nil, noop, newError(kindTooLarge, reasonTooLarge,
-			"decompressed body exceeds the %d-byte limit (ingest.max_decompressed_bytes)", maxOut)
+			"decompressed body exceeds the %d-byte limit ("+configPrefix+"max_decompressed_bytes)", maxOut)
 	}
 	return out.Bytes(), func() { putBuffer(out) }, nil
 }

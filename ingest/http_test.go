@@ -225,15 +225,15 @@ func TestHTTPBadInput(t *testing.T) {
 		},
 		{
 			name: "oversized body", contentType: contentTypeProto, body: bigBody,
-			wantStatus: 413, wantMsg: "request body is " + itoa(len(bigBody)) + " bytes, above the 524288-byte limit (ingest.max_request_bytes)",
+			wantStatus: 413, wantMsg: "request body is " + itoa(len(bigBody)) + " bytes, above the 524288-byte limit (otlp.max_request_bytes)",
 		},
 		{
 			name: "oversized chunked body", contentType: contentTypeJSON, body: bigBody, chunked: true,
-			wantStatus: 413, wantMsg: "request body exceeds the 524288-byte limit (ingest.max_request_bytes)",
+			wantStatus: 413, wantMsg: "request body exceeds the 524288-byte limit (otlp.max_request_bytes)",
 		},
 		{
 			name: "gzip bomb", contentType: contentTypeProto, encoding: "gzip", body: bomb,
-			wantStatus: 413, wantMsg: "decompressed body exceeds the 1048576-byte limit (ingest.max_decompressed_bytes)",
+			wantStatus: 413, wantMsg: "decompressed body exceeds the 1048576-byte limit (otlp.max_decompressed_bytes)",
 		},
 		{
 			name: "not gzip", contentType: contentTypeProto, encoding: "gzip", body: []byte("plain"),
@@ -390,7 +390,7 @@ func TestHTTPQueueFullAndOverload(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		check(t, res, "too many concurrent OTLP/HTTP requests (limit 1, ingest.max_concurrent_requests); retry after 1s")
+		check(t, res, "too many concurrent OTLP/HTTP requests (limit 1, otlp.max_concurrent_requests); retry after 1s")
 		sink.mu.Lock()
 		close(sink.block)
 		sink.block = nil

@@ -44,6 +44,7 @@ type Receiver struct {
 
 	grpcSlots chan struct{} // semaphore: in-flight gRPC requests
 	httpSlots chan struct{} // semaphore: in-flight HTTP requests
+	handlers  handlerGate   // requests that may still call the sink
 
 	mu         sync.Mutex
 	started    bool
@@ -79,6 +80,7 @@ func New(cfg Config, sink Sink, reg prometheus.Registerer, logger *slog.Logger) 
 		metrics:   m,
 		grpcSlots: make(chan struct{}, cfg.MaxConcurrentRequests),
 		httpSlots: make(chan struct{}, cfg.MaxConcurrentRequests),
+		handlers:  handlerGate{idle: make(chan struct{})},
 	}, nil
 }
 
@@ -98,7 +100,7 @@ func (r *Receiver) Start(ctx context.Context) error {
 	var lc net.ListenConfig
 	grpcLn, err := lc.Listen(ctx, "tcp", r.cfg.GRPCAddr)
 	if err != nil {
-		return fmt.Errorf("ingest: cannot listen for OTLP/gRPC on %s (ingest.grpc_addr): %w", r.cfg.GRPCAddr, err)
+		return fmt.Errorf("ingest: cannot listen for OTLP/gRPC on %s ("+configPrefix+"grpc_addr): %w", r.cfg.GRPCAddr, err)
 	}
 	r.started = true
 	r.grpcLn = grpcLn
@@ -111,7 +113,7 @@ func (r *Receiver) Start(ctx context.Context) error {
 
 	httpLn, err := lc.Listen(ctx, "tcp", r.cfg.HTTPAddr)
 	if err != nil {
-		err = fmt.Errorf("ingest: cannot listen for OTLP/HTTP on %s (ingest.http_addr): %w", r.cfg.HTTPAddr, err)
+		err = fmt.Errorf("ingest: cannot listen for OTLP/HTTP on %s ("+configPrefix+"http_addr): %w", r.cfg.HTTPAddr, err)
 		r.stopped = true
 		return errors.Join(err, r.stopServers(ctx, r.grpcServer, nil))
 	}
@@ -128,7 +130,9 @@ func (r *Receiver) Start(ctx context.Context) error {
 
 // Shutdown stops accepting requests and waits for the in-flight ones to
 // finish until ctx is done; then it aborts them and returns ctx's error.
-// It is safe to call without Start and more than once.
+// Once it returns, the receiver no longer calls the sink (aborted requests
+// are cancelled through their context, and the Sink contract keeps Enqueue
+// short). It is safe to call without Start and more than once.
 func (r *Receiver) Shutdown(ctx context.Context) error {
 	r.mu.Lock()
 	if r.stopped || !r.started {
@@ -182,6 +186,7 @@ func (r *Receiver) stopServers(ctx context.Context, grpcServer *grpc.Server, htt
 	}
 	wg.Wait()
 	r.serving.Wait()
+	r.handlers.closeAndWait()
 	if forced.Load() {
 		return errors.Join(httpErr, fmt.Errorf("ingest: shutdown deadline reached, in-flight requests aborted: %w", ctx.Err()))
 	}
@@ -210,10 +215,63 @@ func (r *Receiver) HTTPAddr() string {
 	return r.httpLn.Addr().String()
 }
 
+// handlerGate counts the requests that may call the sink, so that Shutdown
+// can wait for the last one, even when it had to abort them.
+type handlerGate struct {
+	mu      sync.Mutex
+	n       int
+	closing bool
+	idle    chan struct{} // closed once closing and n == 0
+}
+
+// enter registers a request; false means the receiver is shutting down.
+func (g *handlerGate) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closing {
+		return false
+	}
+	g.n++
+	return true
+}
+
+func (g *handlerGate) leave() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.n--
+	if g.closing && g.n == 0 {
+		close(g.idle)
+	}
+}
+
+// closeAndWait refuses new requests and waits for the registered ones.
+func (g *handlerGate) closeAndWait() {
+	g.mu.Lock()
+	if !g.closing {
+		g.closing = true
+		if g.n == 0 {
+			close(g.idle)
+		}
+	}
+	g.mu.Unlock()
+	<-g.idle
+}
+
+// errShuttingDown is the answer to requests that arrive while the receiver
+// shuts down.
+func errShuttingDown() *exportError {
+	return newError(kindUnavailable, reasonStopped,
+		"tracehound is shutting down; retry after %v or send to another instance", retryDelay)
+}
+
 // export validates td, pushes the valid spans to the sink and builds the
 // OTLP response; it is shared by both protocols. On error nothing was
 // accepted; the error is an *exportError.
 func (r *Receiver) export(ctx context.Context, protocol string, td ptrace.Traces) (ptraceotlp.ExportResponse, error) {
+	if !r.handlers.enter() {
+		return ptraceotlp.ExportResponse{}, errShuttingDown()
+	}
+	defer r.handlers.leave()
 	res := Convert(td, r.cfg)
 	m := r.metrics
 	m.received.WithLabelValues(protocol).Add(float64(res.Received))

@@ -3,7 +3,9 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.uber.org/goleak"
 
 	"github.com/tracehound/tracehound/storage"
@@ -169,7 +172,7 @@ func TestStartPortInUse(t *testing.T) {
 		if err == nil {
 			t.Fatal("Start succeeded on a busy port")
 		}
-		want := "ingest: cannot listen for OTLP/gRPC on " + addr + " (ingest.grpc_addr): "
+		want := "ingest: cannot listen for OTLP/gRPC on " + addr + " (otlp.grpc_addr): "
 		if !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "address already in use") {
 			t.Fatalf("error %q; want prefix %q and 'address already in use'", err, want)
 		}
@@ -199,7 +202,7 @@ func TestStartPortInUse(t *testing.T) {
 		if err == nil {
 			t.Fatal("Start succeeded on a busy port")
 		}
-		want := "ingest: cannot listen for OTLP/HTTP on " + addr + " (ingest.http_addr): "
+		want := "ingest: cannot listen for OTLP/HTTP on " + addr + " (otlp.http_addr): "
 		if !strings.HasPrefix(err.Error(), want) {
 			t.Fatalf("error %q; want prefix %q", err, want)
 		}
@@ -219,7 +222,7 @@ func TestNewRejectsBadInput(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxEventsPerSpan = 0
 	_, err := New(cfg, &fakeSink{}, nil, nil)
-	if err == nil || err.Error() != "ingest: invalid configuration: ingest.max_events_per_span is 0; it must be positive" {
+	if err == nil || err.Error() != "ingest: invalid configuration: otlp.max_events_per_span is 0; it must be positive" {
 		t.Fatalf("New with bad config: %v", err)
 	}
 	if _, err := New(testConfig(), nil, nil, nil); err == nil {
@@ -234,7 +237,59 @@ func TestNewRejectsBadInput(t *testing.T) {
 	}
 }
 
-// TestShutdownDrainsInFlight checks that Shutdown waits for a request
+// TestShutdownDrainsInFlight checks that Shutdown lets an in-flight request
+// finish.
+func TestShutdownDrainsInFlight(t *testing.T) {
+	t.Parallel()
+	for _, protocol := range []string{protoGRPC, protoHTTP} {
+		t.Run(protocol, func(t *testing.T) {
+			sink := &fakeSink{block: make(chan struct{}), entered: make(chan struct{}, 1)}
+			r, err := New(testConfig(), sink, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			client := grpcClient(t, r.GRPCAddr())
+			body := protoBody(t, validTraces())
+			done := make(chan error, 1)
+			go func() {
+				if protocol == protoHTTP {
+					res, err := postTraces(r.HTTPAddr(), contentTypeProto, "", body)
+					if err == nil && res.status != http.StatusOK {
+						err = fmt.Errorf("status %d: %s", res.status, res.body)
+					}
+					done <- err
+					return
+				}
+				_, err := client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(validTraces()))
+				done <- err
+			}()
+			<-sink.entered
+
+			stopped := make(chan error, 1)
+			go func() { stopped <- r.Shutdown(context.Background()) }()
+			select {
+			case err := <-stopped:
+				t.Fatalf("Shutdown returned (%v) while a request was in flight", err)
+			case <-time.After(50 * time.Millisecond):
+			}
+			close(sink.block)
+			if err := <-done; err != nil {
+				t.Fatalf("in-flight request: %v", err)
+			}
+			if err := <-stopped; err != nil {
+				t.Fatalf("Shutdown: %v", err)
+			}
+			if n := len(sink.take()); n != 1 {
+				t.Fatalf("sink got %d spans; want 1", n)
+			}
+		})
+	}
+}
+
+// TestShutdownForcesAfterDeadline checks that Shutdown waits for a request
 // stuck in the sink until its deadline, then aborts it.
 func TestShutdownForcesAfterDeadline(t *testing.T) {
 	t.Parallel()
@@ -247,8 +302,9 @@ func TestShutdownForcesAfterDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
+	body := protoBody(t, validTraces())
 	go func() {
-		_, err := postTraces(r.HTTPAddr(), contentTypeProto, "", protoBody(t, validTraces()))
+		_, err := postTraces(r.HTTPAddr(), contentTypeProto, "", body)
 		done <- err
 	}()
 	<-sink.entered
@@ -262,8 +318,10 @@ func TestShutdownForcesAfterDeadline(t *testing.T) {
 	if d := time.Since(start); d < 100*time.Millisecond {
 		t.Fatalf("Shutdown returned after %v, before its deadline", d)
 	}
+	if err := <-done; err == nil {
+		t.Fatal("the aborted request succeeded")
+	}
 	close(sink.block)
-	<-done
 }
 
 // counterValue reads one sample from reg.

@@ -5,6 +5,8 @@
 -- Non-string attribute values are JSON-encoded in the typed_* maps.
 -- non_replicated_deduplication_window lets a retried batch (same
 -- insert_deduplication_token) be dropped instead of stored twice.
+-- ingested_at (server time of the insert) drives trace assembly: a trace is
+-- analysed once no span of it has arrived for the idle window.
 CREATE TABLE IF NOT EXISTS {{.Database}}.spans
 (
     trace_id                  FixedString(16) CODEC(ZSTD(1)),
@@ -29,6 +31,7 @@ CREATE TABLE IF NOT EXISTS {{.Database}}.spans
     dropped_attributes_count  UInt32 CODEC(T64, ZSTD(1)),
     dropped_events_count      UInt32 CODEC(T64, ZSTD(1)),
     dropped_links_count       UInt32 CODEC(T64, ZSTD(1)),
+    ingested_at               DateTime DEFAULT now() CODEC(DoubleDelta, ZSTD(1)),
     INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1
 )
 ENGINE = MergeTree

@@ -8,7 +8,8 @@ SELECT
     count() AS span_count,
     countIf(is_error) AS error_count,
     argMinState((service, name), (has_parent, t)) AS root,
-    groupUniqArray(service) AS services
+    groupUniqArray(service) AS services,
+    max(ingested_at) AS ingested
 FROM
 (
     SELECT
@@ -18,7 +19,8 @@ FROM
         status_code = 'error' AS is_error,
         toUInt8(parent_span_id != unhex('0000000000000000')) AS has_parent,
         service,
-        name
+        name,
+        ingested_at
     FROM {{.Database}}.spans
 )
 GROUP BY trace_id

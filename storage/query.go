@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // TraceQuery selects traces for FindTraces.
@@ -100,51 +102,15 @@ func (s *Store) GetTrace(ctx context.Context, traceID [16]byte) ([]Span, error) 
 	if n == 0 {
 		return nil, ErrNotFound
 	}
-	rows, err := s.conn.Query(ctx, `SELECT `+spanColumns+` FROM `+s.db+`.spans
+	rows, err := s.conn.Query(ctx, `SELECT `+spanReadColumns+` FROM `+s.db+`.spans
 WHERE trace_id = ? AND start >= fromUnixTimestamp64Nano(?) AND start <= fromUnixTimestamp64Nano(?)
 ORDER BY start, span_id
 LIMIT 1 BY span_id`, id, from.UnixNano(), to.UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("reading trace spans: %w", err)
 	}
-	defer rows.Close()
-	var out []Span
-	for rows.Next() {
-		var (
-			sp                                       Span
-			traceIDs, spanIDs, parentIDs             string
-			kind, status                             string
-			start                                    time.Time
-			evTimes                                  []time.Time
-			evNames, evAttrs                         []string
-			lkTraceIDs, lkSpanIDs, lkStates, lkAttrs []string
-		)
-		if err := rows.Scan(&traceIDs, &spanIDs, &parentIDs, &sp.TraceState, &sp.Service, &sp.Name, &kind, &start,
-			&sp.DurationNano, &status, &sp.StatusMessage, &sp.ScopeName, &sp.ScopeVersion,
-			&sp.ResourceAttributes, &sp.ResourceTypedAttributes, &sp.Attributes, &sp.TypedAttributes,
-			&evTimes, &evNames, &evAttrs, &lkTraceIDs, &lkSpanIDs, &lkStates, &lkAttrs,
-			&sp.DroppedAttributesCount, &sp.DroppedEventsCount, &sp.DroppedLinksCount); err != nil {
-			return nil, fmt.Errorf("reading trace spans: %w", err)
-		}
-		copy(sp.TraceID[:], traceIDs)
-		copy(sp.SpanID[:], spanIDs)
-		copy(sp.ParentSpanID[:], parentIDs)
-		sp.Kind = parseKind(kind)
-		sp.StatusCode = parseStatus(status)
-		sp.StartUnixNano = start.UnixNano()
-		for j := range evTimes {
-			sp.Events = append(sp.Events, Event{TimeUnixNano: evTimes[j].UnixNano(), Name: evNames[j], AttributesJSON: evAttrs[j]})
-		}
-		for j := range lkTraceIDs {
-			var l Link
-			copy(l.TraceID[:], lkTraceIDs[j])
-			copy(l.SpanID[:], lkSpanIDs[j])
-			l.TraceState, l.AttributesJSON = lkStates[j], lkAttrs[j]
-			sp.Links = append(sp.Links, l)
-		}
-		out = append(out, sp)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanSpans(rows)
+	if err != nil {
 		return nil, fmt.Errorf("reading trace spans: %w", err)
 	}
 	if len(out) == 0 {
@@ -174,3 +140,55 @@ func parseStatus(s string) StatusCode {
 
 // IsNotFound reports whether err means an unknown trace.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// spanReadColumns are the columns scanSpans expects.
+const spanReadColumns = spanColumns + ", toUnixTimestamp(ingested_at)"
+
+// scanSpans reads rows selected with spanReadColumns and closes them.
+func scanSpans(rows driver.Rows) ([]Span, error) {
+	defer rows.Close()
+	var out []Span
+	for rows.Next() {
+		var (
+			sp                                       Span
+			traceIDs, spanIDs, parentIDs             string
+			kind, status                             string
+			start                                    time.Time
+			evTimes                                  []time.Time
+			evNames, evAttrs                         []string
+			lkTraceIDs, lkSpanIDs, lkStates, lkAttrs []string
+			ingested                                 uint32
+		)
+		if err := rows.Scan(&traceIDs, &spanIDs, &parentIDs, &sp.TraceState, &sp.Service, &sp.Name, &kind, &start,
+			&sp.DurationNano, &status, &sp.StatusMessage, &sp.ScopeName, &sp.ScopeVersion,
+			&sp.ResourceAttributes, &sp.ResourceTypedAttributes, &sp.Attributes, &sp.TypedAttributes,
+			&evTimes, &evNames, &evAttrs, &lkTraceIDs, &lkSpanIDs, &lkStates, &lkAttrs,
+			&sp.DroppedAttributesCount, &sp.DroppedEventsCount, &sp.DroppedLinksCount, &ingested); err != nil {
+			return nil, err
+		}
+		copy(sp.TraceID[:], traceIDs)
+		copy(sp.SpanID[:], spanIDs)
+		copy(sp.ParentSpanID[:], parentIDs)
+		sp.Kind = parseKind(kind)
+		sp.StatusCode = parseStatus(status)
+		sp.StartUnixNano = start.UnixNano()
+		sp.IngestedAt = int64(ingested)
+		if len(evTimes) > 0 {
+			sp.Events = make([]Event, len(evTimes))
+			for j := range evTimes {
+				sp.Events[j] = Event{TimeUnixNano: evTimes[j].UnixNano(), Name: evNames[j], AttributesJSON: evAttrs[j]}
+			}
+		}
+		if len(lkTraceIDs) > 0 {
+			sp.Links = make([]Link, len(lkTraceIDs))
+			for j := range lkTraceIDs {
+				l := &sp.Links[j]
+				copy(l.TraceID[:], lkTraceIDs[j])
+				copy(l.SpanID[:], lkSpanIDs[j])
+				l.TraceState, l.AttributesJSON = lkStates[j], lkAttrs[j]
+			}
+		}
+		out = append(out, sp)
+	}
+	return out, rows.Err()
+}

@@ -95,6 +95,10 @@ type Span struct {
 	DroppedAttributesCount uint32
 	DroppedEventsCount     uint32
 	DroppedLinksCount      uint32
+
+	// IngestedAt is when ClickHouse stored the span (Unix seconds, server
+	// clock). Set on read; ignored on insert.
+	IngestedAt int64
 }
 
 // Event is a span event. AttributesJSON is a JSON object mapping each

@@ -166,3 +166,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ServerNow is ClickHouse's clock, which stamps ingested_at; the analyzer
+// uses it so collector clock skew cannot misplace windows.
+func (s *Store) ServerNow(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	if err := s.conn.QueryRow(ctx, "SELECT now()").Scan(&t); err != nil {
+		return time.Time{}, fmt.Errorf("reading ClickHouse time: %w", err)
+	}
+	return t.UTC(), nil
+}

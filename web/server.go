@@ -32,6 +32,7 @@ type TraceReader interface {
 type Options struct {
 	Addr     string
 	Traces   TraceReader
+	Analysis AnalysisReader
 	Ready    func(ctx context.Context) error // nil error = ready
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
@@ -82,6 +83,9 @@ func (s *Server) routes() {
 	api := s.app.Group("/api/v1")
 	api.Get("/traces", s.findTraces)
 	api.Get("/traces/:trace_id", s.getTrace)
+	api.Get("/services", s.services)
+	api.Get("/servicegraph", s.serviceGraph)
+	api.Get("/findings", s.findings)
 	api.Use(func(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusNotFound, "no such API endpoint: "+c.Method()+" "+c.Path())
 	})

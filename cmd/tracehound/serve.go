@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/tracehound/tracehound/analysis"
 	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/internal/config"
 	"github.com/tracehound/tracehound/storage"
@@ -98,7 +99,16 @@ func runServe(args []string) error {
 	_ = writer.Start(ctx)
 	shutdowns = append(shutdowns, writer.Shutdown)
 
-	api := web.New(web.Options{Addr: cfg.HTTPAddr, Traces: store, Ready: store.Ping, Gatherer: reg, Logger: log})
+	if cfg.Analysis.Enabled {
+		an, err := analysis.New(store, cfg.Analysis, cfg.Detection, reg, log)
+		if err != nil {
+			return errors.Join(err, shutdownAll())
+		}
+		_ = an.Start(ctx)
+		shutdowns = append(shutdowns, an.Shutdown)
+	}
+
+	api := web.New(web.Options{Addr: cfg.HTTPAddr, Traces: store, Analysis: store, Ready: store.Ping, Gatherer: reg, Logger: log})
 	if err := api.Start(ctx); err != nil {
 		return errors.Join(err, shutdownAll())
 	}

@@ -15,6 +15,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tracehound/tracehound/analysis"
+	"github.com/tracehound/tracehound/analysis/detect"
 	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/storage"
 )
@@ -33,6 +35,10 @@ type Config struct {
 	OTLP ingest.Config `yaml:"otlp"`
 	// Writer configures batching into ClickHouse.
 	Writer storage.WriterConfig `yaml:"writer"`
+	// Analysis configures trace assembly and the analysis loop.
+	Analysis analysis.Config `yaml:"analysis"`
+	// Detection holds the detectors' thresholds.
+	Detection detect.Config `yaml:"detection"`
 }
 
 // ClickHouseConfig selects the ClickHouse server.
@@ -54,6 +60,8 @@ func Default() Config {
 		ClickHouse: ClickHouseConfig{Retention: 7 * 24 * time.Hour},
 		OTLP:       ingest.NewDefaultConfig(),
 		Writer:     storage.NewDefaultWriterConfig(),
+		Analysis:   analysis.NewDefaultConfig(),
+		Detection:  detect.NewDefaultConfig(),
 	}
 }
 
@@ -78,6 +86,12 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Writer.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Analysis.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Detection.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
