@@ -165,14 +165,21 @@ func (a *Analyzer) RunOnce(ctx context.Context) error {
 	}
 	latest := now.Add(-a.cfg.Idle - a.cfg.Window).Truncate(a.cfg.Window)
 	from := now.Add(-a.cfg.Lookback).Truncate(a.cfg.Window)
+	windows, err := a.store.ActiveWindows(ctx, from, latest, a.cfg.Window)
+	if err != nil || len(windows) == 0 {
+		return err
+	}
 	done, claimed, err := a.store.UnitStates(ctx, from, a.cfg.Lease)
 	if err != nil {
 		return err
 	}
 	var todo []storage.Unit
-	for w := from; !w.After(latest); w = w.Add(a.cfg.Window) {
+	for _, w := range windows {
+		if w.After(latest) {
+			continue
+		}
 		for s := 0; s < a.cfg.Shards; s++ {
-			u := storage.Unit{WindowStart: w.UTC(), Shard: uint16(s)}
+			u := storage.Unit{WindowStart: w, Shard: uint16(s)}
 			if !done[u] && !claimed[u] {
 				todo = append(todo, u)
 			}

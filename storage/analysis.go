@@ -271,3 +271,24 @@ func (s *Store) InsertFindingObservations(ctx context.Context, obs []FindingObse
 	}
 	return nil
 }
+
+// ActiveWindows returns the starts of the windows in [from, to] in which at
+// least one span arrived, so the analyzer never claims empty units.
+func (s *Store) ActiveWindows(ctx context.Context, from, to time.Time, window time.Duration) ([]time.Time, error) {
+	rows, err := s.conn.Query(ctx, `SELECT DISTINCT toStartOfInterval(ingested, toIntervalSecond(?)) AS w
+	FROM `+s.db+`.traces WHERE ingested >= ? AND ingested < ? ORDER BY w`,
+		int64(window/time.Second), from.Unix(), to.Add(window).Unix())
+	if err != nil {
+		return nil, fmt.Errorf("listing active analysis windows: %w", err)
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var w time.Time
+		if err := rows.Scan(&w); err != nil {
+			return nil, fmt.Errorf("listing active analysis windows: %w", err)
+		}
+		out = append(out, w.UTC())
+	}
+	return out, rows.Err()
+}
