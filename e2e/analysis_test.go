@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -229,6 +230,29 @@ func TestDetectorsPlantedAndDecoys(t *testing.T) {
 	if only := srv.findings(t, url.Values{"kind": {"chatty"}}); len(only) != 1 || only[0].Kind != "chatty" {
 		t.Errorf("kind=chatty returned %+v", only)
 	}
+	t.Run("analyze CLI", func(t *testing.T) {
+		run := func(args ...string) (string, int) {
+			cmd := exec.Command(binPath, append([]string{"analyze", "--server", "http://" + srv.apiAddr}, args...)...)
+			out, err := cmd.CombinedOutput()
+			code := 0
+			if err != nil {
+				code = cmd.ProcessState.ExitCode()
+			}
+			return string(out), code
+		}
+		out, code := run("--fail-on", "chatty")
+		if code != 3 || !strings.Contains(out, "orders") || !strings.Contains(out, "N+1") {
+			t.Errorf("analyze --fail-on chatty: exit %d, output:\n%s", code, out)
+		}
+		out, code = run("--kind", "oversized_payload", "--format", "json", "--fail-on", "bottleneck")
+		if code != 0 || !strings.Contains(out, `"kind": "oversized_payload"`) || strings.Contains(out, `"kind": "chatty"`) {
+			t.Errorf("analyze --kind oversized_payload --format json: exit %d, output:\n%s", code, out)
+		}
+		if out, code = run("--since", "1m", "--to", fmt.Sprint(lastSpan.Add(-time.Hour).UnixMilli()), "--fail-on", "any"); code != 0 ||
+			!strings.Contains(out, "No findings") {
+			t.Errorf("analyze on an empty window: exit %d, output:\n%s", code, out)
+		}
+	})
 	tr := srv.waitTrace(t, kinds["bottleneck"].ExampleTraceIDs[0], 2)
 	for _, sp := range tr.Spans {
 		if !sp.OnCriticalPath {

@@ -201,3 +201,23 @@ func (sf *ServeFlags) Resolve(getenv func(string) string) (Config, error) {
 	}
 	return cfg, nil
 }
+
+// DefaultYAML renders the default configuration as YAML, the reference for
+// docs/configuration.md and a starting point for a --config file.
+func DefaultYAML() ([]byte, error) {
+	s, err := yamlString(Default())
+	if err != nil {
+		return nil, fmt.Errorf("rendering default config: %w", err)
+	}
+	return []byte(s), nil
+}
+
+func yamlString(c Config) (string, error) {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		return "", err
+	}
+	return b.String(), enc.Close()
+}
