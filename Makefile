@@ -8,7 +8,7 @@ DATA_DIR  ?= data
 GOFLAGS_BUILD := -trimpath
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build run test test-go chdb deps demo bench fmt vet lint clean compose-check help
+.PHONY: all build run test test-go chdb deps demo docs fmt vet clean compose-check help
 
 all: build
 
@@ -16,6 +16,8 @@ help:
 	@echo "make run      build and start tracehound on an embedded ClickHouse"
 	@echo "make test     build and run every test"
 	@echo "make build    build $(BIN)"
+	@echo "make demo     send demo traffic with planted problems to a running server"
+	@echo "make bench    run the ingest benchmark (docs/benchmarks.md)"
 	@echo "make chdb     fetch the pinned libchdb.so into $(LIBCHDB)"
 
 deps:
@@ -29,6 +31,12 @@ chdb:
 
 run: build chdb
 	./$(BIN) serve --data-dir $(DATA_DIR)
+
+demo: build
+	./$(BIN) demo
+
+docs:
+	python3 scripts/gen-detection-doc.py
 
 test: build chdb vet compose-check test-go
 
@@ -50,3 +58,5 @@ fmt:
 
 clean:
 	rm -rf bin
+
+-include bench/Makefile.inc

@@ -138,3 +138,33 @@ func TestResolveErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDetectionDocGenerated fails when docs/detection.md is older than the
+// package documentation it is generated from.
+func TestDetectionDocGenerated(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/detection.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []string{"../../analysis/detect/doc.go", "../../analysis/critpath/critpath.go"} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Spot-check: every "(default)" number sentence of the source appears.
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "package ") {
+				break // only the package documentation is published
+			}
+			if !strings.HasPrefix(line, "// ") || !strings.Contains(line, "(") {
+				continue
+			}
+			text := strings.TrimSpace(strings.TrimPrefix(line, "//"))
+			text = strings.TrimPrefix(text, "- ")
+			if len(text) > 20 && !strings.Contains(string(doc), text) {
+				t.Errorf("docs/detection.md is stale (run `make docs`): missing %q from %s", text, src)
+				return
+			}
+		}
+	}
+}
