@@ -85,6 +85,25 @@ func TestSDKExportersRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		// Self-telemetry: both protocols counted, every span stored.
+		if t.Failed() {
+			return
+		}
+		if got := srv.metric(t, "tracehound_ingest_spans_accepted_total"); got != 6 {
+			t.Errorf("tracehound_ingest_spans_accepted_total = %v, want 6", got)
+		}
+		if got := srv.metric(t, "tracehound_storage_spans_stored_total"); got != 6 {
+			t.Errorf("tracehound_storage_spans_stored_total = %v, want 6", got)
+		}
+		if got := srv.metric(t, "tracehound_storage_queue_spans"); got != 0 {
+			t.Errorf("tracehound_storage_queue_spans = %v, want 0", got)
+		}
+		for _, name := range []string{"tracehound_storage_insert_duration_seconds_count", "tracehound_storage_batch_spans_count",
+			"tracehound_storage_clickhouse_errors_total", "tracehound_ingest_requests_total"} {
+			srv.metric(t, name)
+		}
+	})
 	for _, tc := range []struct {
 		name string
 		exp  sdktrace.SpanExporter
