@@ -35,8 +35,10 @@ run: build chdb
 demo: build
 	./$(BIN) demo
 
-docs:
+# Regenerates the parts of docs/ that are derived from code (tests check them).
+docs: build
 	python3 scripts/gen-detection-doc.py
+	./$(BIN) config defaults | python3 scripts/update-config-doc.py
 
 test: build chdb vet compose-check test-go
 

@@ -163,6 +163,11 @@ func (a *Analyzer) RunOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if a.det.Regression.Enabled {
+		if err := a.regressionPass(ctx, now); err != nil {
+			return err
+		}
+	}
 	latest := now.Add(-a.cfg.Idle - a.cfg.Window).Truncate(a.cfg.Window)
 	from := now.Add(-a.cfg.Lookback).Truncate(a.cfg.Window)
 	windows, err := a.store.ActiveWindows(ctx, from, latest, a.cfg.Window)
@@ -206,6 +211,63 @@ func (a *Analyzer) RunOnce(ctx context.Context) error {
 		a.m.lag.Set(now.Sub(u.WindowStart.Add(a.cfg.Window)).Seconds())
 	}
 	return nil
+}
+
+// regressionShard marks the per-minute regression evaluation in
+// analysis_units, beside the trace shards of ingestion windows.
+const regressionShard = 0xFFFF
+
+// regressionGrace lets the spans of a minute arrive before the minute is
+// evaluated.
+const regressionGrace = 30 * time.Second
+
+// regressionPass compares, once per minute and across all instances, each
+// operation's p95 over the recent window with its baseline.
+func (a *Analyzer) regressionPass(ctx context.Context, now time.Time) error {
+	slot := now.Add(-regressionGrace).Truncate(time.Minute)
+	u := storage.Unit{WindowStart: slot, Shard: regressionShard}
+	done, claimed, err := a.store.UnitStates(ctx, slot, a.cfg.Lease)
+	if err != nil || done[u] || claimed[u] {
+		return err
+	}
+	won, err := a.store.ClaimUnits(ctx, a.instance, []storage.Unit{u}, a.cfg.Lease, 300*time.Millisecond)
+	if err != nil || len(won) == 0 {
+		return err
+	}
+	cfg := a.det.Regression
+	recentFrom := slot.Add(-cfg.Recent)
+	recent, err := a.store.OperationLatencies(ctx, recentFrom, slot)
+	if err != nil {
+		return err
+	}
+	baseline, err := a.store.OperationLatencies(ctx, recentFrom.Add(-cfg.Baseline), recentFrom)
+	if err != nil {
+		return err
+	}
+	findings := detect.Regressions(toDetectLatencies(recent), toDetectLatencies(baseline), cfg, slot)
+	for i := range findings {
+		f := &findings[i]
+		if f.ExampleTraceIDs, err = a.store.SlowestTraces(ctx, f.Service, f.Operation, recentFrom, slot, 5); err != nil {
+			return err
+		}
+	}
+	obs, err := toObservations(findings)
+	if err != nil {
+		return err
+	}
+	if err := a.store.InsertFindingObservations(ctx, obs, "regression/"+u.String()); err != nil {
+		return err
+	}
+	a.m.findings.Add(float64(len(obs)))
+	return a.store.MarkUnitDone(ctx, a.instance, u)
+}
+
+func toDetectLatencies(in []storage.OperationLatency) []detect.OperationLatency {
+	out := make([]detect.OperationLatency, len(in))
+	for i, o := range in {
+		out[i] = detect.OperationLatency{Service: o.Service, Operation: o.Operation, Requests: o.Requests, P95Ms: o.P95Ms}
+	}
+	return out
 }
 
 func (a *Analyzer) processUnit(ctx context.Context, u storage.Unit) error {

@@ -408,3 +408,46 @@ func TestServiceGraphExactCounts(t *testing.T) {
 	}
 	_ = strings.Join
 }
+
+// TestLatencyRegression: an operation whose p95 rose 8× over its own hour of
+// history is reported as a bottleneck regression; a stable one is not. The
+// spans are stored by an instance with analysis off, then a second instance
+// evaluates the current minute as it starts.
+func TestLatencyRegression(t *testing.T) {
+	dataDir := t.TempDir()
+	srv := startServer(t, serverOpts{dataDir: dataDir, extra: []string{"--config", writeConfig(t, "analysis:\n  enabled: false\n")}})
+	w := newWorld(t, srv.grpcAddr)
+	now := time.Now()
+	ms := time.Millisecond
+	for i := 0; i < 150; i++ { // baseline: 40 to 10 minutes ago
+		at := now.Add(-40*time.Minute + time.Duration(i)*12*time.Second)
+		w.span(context.Background(), "quotes", "GET /quotes", trace.SpanKindServer, at, time.Duration(40+i%20)*ms)
+		w.span(context.Background(), "steady", "GET /steady", trace.SpanKindServer, at, time.Duration(40+i%20)*ms)
+	}
+	for i := 0; i < 40; i++ { // recent: 4 to 2 minutes ago, quotes 8× slower
+		at := now.Add(-4*time.Minute + time.Duration(i)*3*time.Second)
+		w.span(context.Background(), "quotes", "GET /quotes", trace.SpanKindServer, at, time.Duration(400+i)*ms)
+		w.span(context.Background(), "steady", "GET /steady", trace.SpanKindServer, at, time.Duration(40+i%20)*ms)
+	}
+	w.flush()
+	time.Sleep(2 * time.Second) // the writer's flush interval
+	srv.stop()
+
+	srv2 := startServer(t, serverOpts{dataDir: dataDir})
+	var got []apiFinding
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if got = srv2.findings(t, url.Values{"kind": {"bottleneck"}}); len(got) > 0 {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if len(got) != 1 {
+		t.Fatalf("want exactly one regression finding, got %+v", got)
+	}
+	f := got[0]
+	if f.Service != "quotes" || f.Operation != "GET /quotes" || f.Evidence["regression"] != true ||
+		f.Evidence["baseline_p95_ms"].(float64) > 60 || f.Evidence["current_p95_ms"].(float64) < 400 || len(f.ExampleTraceIDs) == 0 {
+		t.Errorf("regression finding: %+v", f)
+	}
+}

@@ -158,3 +158,56 @@ func (s *Store) Findings(ctx context.Context, q FindingQuery) ([]Finding, error)
 	}
 	return out, rows.Err()
 }
+
+// OperationLatency is the request count and p95 of one SERVER/CONSUMER
+// operation over a window.
+type OperationLatency struct {
+	Service, Operation string
+	Requests           uint64
+	P95Ms              float64
+}
+
+// OperationLatencies returns the latency of every operation with requests
+// in the minutes starting in [from, to).
+func (s *Store) OperationLatencies(ctx context.Context, from, to time.Time) ([]OperationLatency, error) {
+	f, t := minuteBounds(from, to)
+	rows, err := s.conn.Query(ctx, `SELECT service, name, sum(requests), quantilesMerge(0.5, 0.95, 0.99)(duration)[2]
+	FROM `+s.db+`.operation_minutes WHERE minute >= ? AND minute < ? GROUP BY service, name`, f, t)
+	if err != nil {
+		return nil, fmt.Errorf("reading operation latencies: %w", err)
+	}
+	defer rows.Close()
+	var out []OperationLatency
+	for rows.Next() {
+		var o OperationLatency
+		if err := rows.Scan(&o.Service, &o.Operation, &o.Requests, &o.P95Ms); err != nil {
+			return nil, fmt.Errorf("reading operation latencies: %w", err)
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// SlowestTraces returns up to n trace ids of the slowest SERVER/CONSUMER
+// spans of an operation starting in [from, to).
+func (s *Store) SlowestTraces(ctx context.Context, service, operation string, from, to time.Time, n int) ([][16]byte, error) {
+	rows, err := s.conn.Query(ctx, `SELECT trace_id FROM `+s.db+`.spans
+	WHERE service = ? AND name = ? AND kind IN ('server', 'consumer')
+	  AND start >= fromUnixTimestamp64Nano(?) AND start < fromUnixTimestamp64Nano(?)
+	ORDER BY duration_ns DESC LIMIT ?`, service, operation, from.UnixNano(), to.UnixNano(), n)
+	if err != nil {
+		return nil, fmt.Errorf("reading example traces: %w", err)
+	}
+	defer rows.Close()
+	var out [][16]byte
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("reading example traces: %w", err)
+		}
+		var b [16]byte
+		copy(b[:], id)
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}

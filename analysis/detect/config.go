@@ -20,6 +20,33 @@ type Config struct {
 	Chatty ChattyConfig `yaml:"chatty"`
 	// Payload configures the oversized-payload detector.
 	Payload PayloadConfig `yaml:"payload"`
+	// Regression configures the latency-regression detector.
+	Regression RegressionConfig `yaml:"regression"`
+}
+
+// RegressionConfig configures the p95 regression detector (see the package
+// documentation, "Latency regression").
+type RegressionConfig struct {
+	// Enabled turns the detector on. Default true.
+	Enabled bool `yaml:"enabled"`
+	// Recent is the window whose p95 is compared with the baseline. Default
+	// 5m: long enough for a stable p95 at modest traffic, short enough to
+	// report a regression within minutes.
+	Recent time.Duration `yaml:"recent"`
+	// Baseline is the window just before Recent that defines normal. Default
+	// 1h.
+	Baseline time.Duration `yaml:"baseline"`
+	// MinRecentSamples and MinBaselineSamples are the requests needed in each
+	// window; below them a p95 is noise. Defaults 20 and 100: a baseline
+	// exists only once an operation has some history.
+	MinRecentSamples   int `yaml:"min_recent_samples"`
+	MinBaselineSamples int `yaml:"min_baseline_samples"`
+	// Factor is how many times the baseline p95 the recent p95 must reach.
+	// Default 1.5.
+	Factor float64 `yaml:"factor"`
+	// MinIncrease is the smallest absolute p95 increase worth a finding.
+	// Default 50ms: a 4 ms operation becoming 8 ms is not a bottleneck.
+	MinIncrease time.Duration `yaml:"min_increase"`
 }
 
 // BottleneckConfig configures the bottleneck detector (see the package
@@ -131,6 +158,15 @@ func NewDefaultConfig() Config {
 			OutlierMinBytes:   512 << 10,
 			OutlierMinSamples: 20,
 		},
+		Regression: RegressionConfig{
+			Enabled:            true,
+			Recent:             5 * time.Minute,
+			Baseline:           time.Hour,
+			MinRecentSamples:   20,
+			MinBaselineSamples: 100,
+			Factor:             1.5,
+			MinIncrease:        50 * time.Millisecond,
+		},
 	}
 }
 
@@ -187,6 +223,25 @@ func (c Config) Validate() error {
 	}
 	if p.OutlierMinSamples < 2 {
 		add("payload.outlier_min_samples", "must be ≥ 2 (is %d)", p.OutlierMinSamples)
+	}
+	r := c.Regression
+	if r.Recent < time.Minute || r.Recent%time.Minute != 0 {
+		add("regression.recent", "must be a whole number of minutes ≥ 1m (is %s)", r.Recent)
+	}
+	if r.Baseline < r.Recent || r.Baseline%time.Minute != 0 {
+		add("regression.baseline", "must be whole minutes and ≥ regression.recent (is %s)", r.Baseline)
+	}
+	if r.MinRecentSamples < 1 {
+		add("regression.min_recent_samples", "must be ≥ 1 (is %d)", r.MinRecentSamples)
+	}
+	if r.MinBaselineSamples < 1 {
+		add("regression.min_baseline_samples", "must be ≥ 1 (is %d)", r.MinBaselineSamples)
+	}
+	if !(r.Factor > 1) {
+		add("regression.factor", "must be > 1 (is %g)", r.Factor)
+	}
+	if r.MinIncrease < 0 {
+		add("regression.min_increase", "must be ≥ 0 (is %s)", r.MinIncrease)
 	}
 	return errors.Join(errs...)
 }

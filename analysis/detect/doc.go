@@ -206,6 +206,24 @@
 // log10(p50 / threshold) for "absolute" (1 MiB scores 5, 5 MiB 31, 20 MiB
 // 54, 100 MiB 80) and 37.5 × log10(2 × p95 / threshold) for "outlier".
 //
+// # Latency regression
+//
+// Once a minute (the minute that ended at least 30 s ago, so its spans have
+// arrived), every operation — a SERVER or CONSUMER span name of a service,
+// pre-aggregated per minute — is compared with its own history: its p95
+// over the last regression.recent (5m) against its p95 over the
+// regression.baseline (1h) before that. It is a regression, reported as a
+// bottleneck finding with evidence "regression": true, when both windows
+// have enough requests (regression.min_recent_samples 20,
+// regression.min_baseline_samples 100: no finding before a baseline
+// exists), the recent p95 is at least regression.factor (1.5) times the
+// baseline and at least regression.min_increase (50ms) above it (so a fast
+// operation's jitter is not a regression). Evidence: entry_service,
+// entry_operation (the operation), current_p95_ms, baseline_p95_ms, factor,
+// recent_requests, baseline_requests, recent_window, baseline_window.
+// Example traces are those of the slowest recent requests. Score = 7 + 40 ×
+// log10(factor) + 20 × log10(1 + increase_ms / 100).
+//
 // # Findings
 //
 // Severity is a band of Score: low below 25, medium below 50, high below
