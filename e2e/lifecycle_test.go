@@ -33,8 +33,14 @@ func TestRestartKeepsDataAndLeavesNoOrphan(t *testing.T) {
 		t.Errorf("no clean-stop message:\n%s", srv.out.String())
 	}
 
-	srv2 := startServer(t, serverOpts{dataDir: dataDir})
+	// Restart with another --retention: the data is there and the TTL follows.
+	srv2 := startServer(t, serverOpts{dataDir: dataDir, extra: []string{"--retention", "48h"}})
 	srv2.waitTrace(t, traceID, 1)
+	_, httpPort := srv2.chChild()
+	ttl := chQuery(t, httpPort, "SELECT engine_full FROM system.tables WHERE database = 'tracehound' AND name = 'spans'")
+	if !strings.Contains(ttl, "toIntervalSecond(172800)") {
+		t.Errorf("spans TTL after --retention 48h: %s", ttl)
+	}
 }
 
 // TestCtrlCStopsEverything sends SIGINT to the whole process group, as a

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"text/template"
 	"time"
 
@@ -163,6 +164,45 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return fmt.Errorf("recording migration %s: %w", m.Name, err)
 		}
 		s.log.Info("applied schema migration", "migration", m.Name)
+	}
+	return s.applyRetention(ctx)
+}
+
+// retentionTTL matches the retention part of a table's TTL clause as
+// ClickHouse prints it in system.tables.engine_full.
+var retentionTTL = regexp.MustCompile(`TTL (.+?) \+ toIntervalSecond\((\d+)\)`)
+
+// applyRetention changes the TTL of tables created with an earlier
+// --retention. Existing parts are not rewritten (materialize_ttl_after_modify
+// = 0): old rows expire as parts merge or their partitions age out.
+func (s *Store) applyRetention(ctx context.Context) error {
+	want := int64(s.retention / time.Second)
+	rows, err := s.conn.Query(ctx, "SELECT name, engine_full FROM system.tables WHERE database = ?", s.db)
+	if err != nil {
+		return fmt.Errorf("reading table definitions: %w", err)
+	}
+	type change struct{ table, expr string }
+	var changes []change
+	for rows.Next() {
+		var name, engine string
+		if err := rows.Scan(&name, &engine); err != nil {
+			rows.Close()
+			return fmt.Errorf("reading table definitions: %w", err)
+		}
+		m := retentionTTL.FindStringSubmatch(engine)
+		if m == nil || m[2] == strconv.FormatInt(want, 10) {
+			continue
+		}
+		changes = append(changes, change{name, m[1]})
+	}
+	rows.Close()
+	actx := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"materialize_ttl_after_modify": 0}))
+	for _, c := range changes {
+		q := fmt.Sprintf("ALTER TABLE %s.%s MODIFY TTL %s + toIntervalSecond(%d)", s.db, c.table, c.expr, want)
+		if err := s.conn.Exec(actx, q); err != nil {
+			return fmt.Errorf("changing retention of %s: %w", c.table, err)
+		}
+		s.log.Info("changed retention", "table", c.table, "retention", s.retention)
 	}
 	return nil
 }

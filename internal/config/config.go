@@ -46,8 +46,8 @@ type ClickHouseConfig struct {
 	// DSN of an existing ClickHouse, e.g. clickhouse://host:9000/tracehound.
 	// Empty (the default) runs an embedded ClickHouse in DataDir.
 	DSN string `yaml:"dsn"`
-	// Retention is how long spans are kept (table TTL, set when the tables
-	// are created). Default 168h (7 days).
+	// Retention is how long spans are kept (table TTL, applied at every
+	// start). Default 168h (7 days).
 	Retention time.Duration `yaml:"retention"`
 }
 

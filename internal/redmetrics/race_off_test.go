@@ -1,0 +1,5 @@
+//go:build !race
+
+package redmetrics
+
+const raceEnabled = false
