@@ -148,7 +148,7 @@ type attr struct {
 	isDbl bool
 }
 
-func sa(k, v string) attr    { return attr{key: k, str: v} }
+func sa(k, v string) attr       { return attr{key: k, str: v} }
 func ia(k string, v int64) attr { return attr{key: k, num: v, isInt: true} }
 func ba(k string, v bool) attr  { return attr{key: k, flag: v, isB: true} }
 func da(k string, v float64) attr {
@@ -179,9 +179,10 @@ type span struct {
 }
 
 type trace struct {
-	id    [16]byte
-	spans []*span
-	inst  map[string]int // instance of each service
+	id     [16]byte
+	spans  []*span
+	inst   map[string]int // instance of each service
+	tokens []token        // random values that vary per send
 }
 
 func itoa(v int64) string {
