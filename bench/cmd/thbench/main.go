@@ -1,0 +1,127 @@
+// Command thbench is tracehound's benchmark driver: it starts
+// `tracehound serve` on a fresh embedded ClickHouse, sends a fixed number of
+// realistic spans over OTLP/gRPC as fast as the server accepts them, waits
+// until every span is stored, and reports throughput, CPU and memory of the
+// collector and of ClickHouse, bytes per span on disk, duplicates and
+// losses. See docs/benchmarks.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	opts, err := parseFlags(os.Args[1:], os.Stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := run(ctx, opts, os.Stderr)
+	if res != nil {
+		if werr := report(os.Stdout, res, opts.Out); werr != nil {
+			fmt.Fprintln(os.Stderr, "thbench:", werr)
+			os.Exit(1)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "thbench:", err)
+		os.Exit(1)
+	}
+	if len(res.Failures) > 0 {
+		fmt.Fprintln(os.Stderr, "thbench: FAILED:")
+		for _, f := range res.Failures {
+			fmt.Fprintln(os.Stderr, "  -", f)
+		}
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	o := defaultOptions()
+	fs := flag.NewFlagSet("thbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Int64Var(&o.Spans, "spans", o.Spans, "spans to send (rounded up to whole requests of 500 spans)")
+	fs.IntVar(&o.Conns, "conns", o.Conns, "OTLP gRPC connections")
+	fs.IntVar(&o.InFlight, "inflight", o.InFlight, "requests in flight per connection")
+	fs.StringVar(&o.Bin, "bin", o.Bin, "the tracehound binary")
+	fs.BoolVar(&o.Keep, "keep", o.Keep, "keep the temporary directory (data and server log)")
+	fs.StringVar(&o.Out, "out", o.Out, "also write the JSON result to this file")
+	smoke := fs.Bool("smoke", false, fmt.Sprintf("quick run: %d spans (unless --spans is given) and fewer templates", smokeSpans))
+	fs.IntVar(&o.Templates, "templates", o.Templates, "distinct pre-built requests (ids, times and random values are renewed on every send)")
+	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the generated data")
+	fs.StringVar(&o.Client, "client", o.Client, "raw: send pre-encoded bytes; pdata: decode and send with ptraceotlp's client (re-encodes, more load-generator CPU)")
+	fs.BoolVar(&o.Gzip, "gzip", o.Gzip, "gzip-compress requests")
+	fs.DurationVar(&o.SettleTimeout, "settle-timeout", o.SettleTimeout, "give up waiting for spans to be stored after this long without progress")
+	fs.StringVar(&o.Label, "label", o.Label, "free-text label of the run, shown in the table")
+	fs.Func("serve-flag", "extra flag for `tracehound serve` (repeatable), e.g. --serve-flag=--config=bench.yaml", func(v string) error {
+		o.ServeFlags = append(o.ServeFlags, v)
+		return nil
+	})
+	fs.Func("serve-env", "extra NAME=value in tracehound's environment (repeatable), e.g. --serve-env=GOGC=200", func(v string) error {
+		if !strings.Contains(v, "=") {
+			return errors.New("want NAME=value")
+		}
+		o.ServeEnv = append(o.ServeEnv, v)
+		return nil
+	})
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "thbench: unexpected arguments %q\n", fs.Args())
+		return o, errors.New("arguments")
+	}
+	if *smoke {
+		o.Smoke = true
+		spansSet := false
+		fs.Visit(func(f *flag.Flag) { spansSet = spansSet || f.Name == "spans" })
+		if !spansSet {
+			o.Spans = smokeSpans
+		}
+		if o.Templates > 8 {
+			o.Templates = 8
+		}
+	}
+	if o.Spans <= 0 || o.Conns <= 0 || o.InFlight <= 0 || o.Templates <= 0 {
+		fmt.Fprintln(stderr, "thbench: --spans, --conns, --inflight and --templates must be positive")
+		return o, errors.New("flags")
+	}
+	return o, nil
+}
+
+// report prints the Markdown table (header and row) and the JSON result,
+// and writes the JSON to out when set.
+func report(w io.Writer, res *Result, out string) error {
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, markdownHeader)
+	fmt.Fprintln(w, res.MarkdownRow())
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, string(b))
+	if out != "" {
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintln(os.Stderr, "thbench: result written to", out)
+	}
+	return nil
+}

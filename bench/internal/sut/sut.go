@@ -1,0 +1,63 @@
+// Package sut defines the systems under test of the benchmark: something
+// that receives OTLP/gRPC and stores spans in ClickHouse. tracehound is the
+// first; an OpenTelemetry Collector with the ClickHouse exporter is meant to
+// be the second (it would run `tracehound clickhouse` for its storage and
+// report its own spans table).
+package sut
+
+import (
+	"context"
+
+	"github.com/tracehound/tracehound/bench/internal/chq"
+)
+
+// Roles of measured processes.
+const (
+	RoleCollector  = "collector"
+	RoleClickHouse = "clickhouse"
+)
+
+// System is one system under test.
+type System interface {
+	// Name identifies the system in results ("tracehound").
+	Name() string
+	// Start starts it and returns once it accepts OTLP.
+	Start(ctx context.Context) error
+	// OTLPGRPCAddr is the host:port of its OTLP/gRPC receiver.
+	OTLPGRPCAddr() string
+	// Processes returns the processes to measure now, by role. A role's pid
+	// may change (a supervisor restarting a child).
+	Processes() map[string]int
+	// Progress is what the system itself says about storing: spans stored so
+	// far and spans accepted but not yet stored. ok is false when the
+	// system has no such counters (the driver then counts rows).
+	Progress(ctx context.Context) (stored, pending int64, ok bool, err error)
+	// Store is where the spans end up.
+	Store() Store
+	// Stop stops the system gracefully and reports how it exited.
+	Stop(ctx context.Context) StopResult
+	// LogTail returns the end of the system's output, for failure reports.
+	LogTail(n int) string
+	// Version describes the system (binary version, ClickHouse version).
+	Version(ctx context.Context) string
+}
+
+// Store describes the spans table of a system.
+type Store struct {
+	CH *chq.Client
+	// Database and Table name the spans table.
+	Database, Table string
+	// SpanKey is the expression that identifies a span (for duplicates).
+	SpanKey string
+}
+
+// FullName is database.table.
+func (s Store) FullName() string { return s.Database + "." + s.Table }
+
+// StopResult is how the system exited after the stop request.
+type StopResult struct {
+	ExitCode int     `json:"exit_code"` // -1 when killed or not exited
+	Seconds  float64 `json:"seconds"`   // from the stop signal to exit
+	Killed   bool    `json:"killed"`    // had to be killed after the timeout
+	Error    string  `json:"error,omitempty"`
+}
