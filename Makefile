@@ -40,7 +40,7 @@ docs: build
 	python3 scripts/gen-detection-doc.py
 	./$(BIN) config defaults | python3 scripts/update-config-doc.py
 
-test: build chdb vet compose-check test-go
+test: build chdb vet compose-check test-go bench-smoke
 
 test-go:
 	TRACEHOUND_BIN=$(CURDIR)/$(BIN) TRACEHOUND_CHDB_LIB=$(CURDIR)/$(LIBCHDB) \
@@ -61,4 +61,4 @@ fmt:
 clean:
 	rm -rf bin
 
--include bench/Makefile.inc
+include bench/Makefile.inc

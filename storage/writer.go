@@ -17,7 +17,9 @@ import (
 // WriterConfig configures the batching writer.
 type WriterConfig struct {
 	// QueueSpans bounds the spans held in memory (queued plus being
-	// inserted). When full, Enqueue refuses with ErrQueueFull. Default 500000.
+	// inserted). When full, Enqueue refuses with ErrQueueFull. Default 200000 (about 1 GB of
+	// process memory at the measured ~2.5 KB per queued span; see
+	// docs/benchmarks.md).
 	QueueSpans int `yaml:"queue_spans"`
 	// BatchSpans is the largest insert; a batch is sent when it is full or
 	// FlushInterval after its first span arrived. Default 50000.
@@ -35,7 +37,7 @@ type WriterConfig struct {
 // NewDefaultWriterConfig returns the defaults documented on WriterConfig.
 func NewDefaultWriterConfig() WriterConfig {
 	return WriterConfig{
-		QueueSpans:      500_000,
+		QueueSpans:      200_000,
 		BatchSpans:      50_000,
 		FlushInterval:   time.Second,
 		InsertTimeout:   30 * time.Second,
