@@ -164,6 +164,24 @@ func TestSDKExportersRoundTrip(t *testing.T) {
 					hit = tr
 				}
 			}
+			for _, f := range []struct {
+				params url.Values
+				want   bool
+			}{
+				{url.Values{"attr": {"db.system=postgresql"}, "service": {"shop-" + tc.name}}, true},
+				{url.Values{"attr": {"http.response.status_code=200", "cache.hit=false"}}, true},
+				{url.Values{"attr": {"deployment.environment=e2e"}, "status": {"error"}}, true},
+				{url.Values{"attr": {"http.response.status_code=500"}}, false},
+				{url.Values{"service": {"shop-" + tc.name}, "min_duration_ms": {"101"}}, false},
+			} {
+				found := false
+				for _, tr := range srv.traceSearch(t, f.params) {
+					found = found || tr["trace_id"] == traceID
+				}
+				if found != f.want {
+					t.Errorf("search %v: found=%v, want %v", f.params, found, f.want)
+				}
+			}
 			if hit == nil || hit["root_service"] != "shop-"+tc.name || hit["root_operation"] != "GET /checkout" ||
 				hit["span_count"] != float64(2) || hit["error"] != true || hit["duration_ms"] != float64(100) {
 				t.Errorf("search result for %s: %v (all: %v)", traceID, hit, found)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -16,7 +17,12 @@ type TraceQuery struct {
 	Service     string        // a span of this service is in the trace
 	Operation   string        // a span with this name (of Service, when set) is in the trace
 	MinDuration time.Duration // trace duration at least this
-	Limit       int           // newest first; 1..1000
+	// Attributes: a span with every one of these attributes (span or
+	// resource; typed values compare in their JSON form, e.g. "200", "true")
+	// is in the trace.
+	Attributes map[string]string
+	ErrorsOnly bool // only traces with an error span
+	Limit      int  // newest first; 1..1000
 }
 
 // TraceSummary is one row of a trace search.
@@ -43,7 +49,7 @@ func (s *Store) FindTraces(ctx context.Context, q TraceQuery) ([]TraceSummary, e
 FROM ` + s.db + `.traces
 WHERE start >= fromUnixTimestamp64Nano(?) AND start <= fromUnixTimestamp64Nano(?)`)
 	args = append(args, q.From.UnixNano(), q.To.UnixNano())
-	if q.Service != "" || q.Operation != "" {
+	if q.Service != "" || q.Operation != "" || len(q.Attributes) > 0 {
 		sb.WriteString(` AND trace_id IN (SELECT trace_id FROM ` + s.db + `.spans WHERE start >= fromUnixTimestamp64Nano(?) AND start <= fromUnixTimestamp64Nano(?)`)
 		args = append(args, q.From.Add(-time.Hour).UnixNano(), q.To.Add(time.Hour).UnixNano())
 		if q.Service != "" {
@@ -54,12 +60,25 @@ WHERE start >= fromUnixTimestamp64Nano(?) AND start <= fromUnixTimestamp64Nano(?
 			sb.WriteString(` AND name = ?`)
 			args = append(args, q.Operation)
 		}
+		keys := make([]string, 0, len(q.Attributes))
+		for k := range q.Attributes {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v := q.Attributes[k]
+			sb.WriteString(` AND (attributes[?] = ? OR typed_attributes[?] = ? OR resource_attributes[?] = ? OR resource_typed_attributes[?] = ?)`)
+			args = append(args, k, v, k, v, k, v, k, v)
+		}
 		sb.WriteString(`)`)
 	}
-	sb.WriteString(` GROUP BY trace_id`)
+	sb.WriteString(` GROUP BY trace_id HAVING 1`)
 	if q.MinDuration > 0 {
-		sb.WriteString(` HAVING dateDiff('nanosecond', s, e) >= ?`)
+		sb.WriteString(` AND dateDiff('nanosecond', s, e) >= ?`)
 		args = append(args, q.MinDuration.Nanoseconds())
+	}
+	if q.ErrorsOnly {
+		sb.WriteString(` AND sum(error_count) > 0`)
 	}
 	sb.WriteString(` ORDER BY s DESC LIMIT ?`)
 	args = append(args, q.Limit)

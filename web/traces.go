@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -24,7 +25,11 @@ type traceSummaryJSON struct {
 }
 
 func (s *Server) findTraces(c *fiber.Ctx) error {
-	q, err := parseTraceQuery(c.Query, time.Now())
+	var attrs []string
+	for _, v := range c.Context().QueryArgs().PeekMulti("attr") {
+		attrs = append(attrs, string(v))
+	}
+	q, err := parseTraceQuery(c.Query, attrs, time.Now())
 	if err != nil {
 		return err
 	}
@@ -51,7 +56,8 @@ func (s *Server) findTraces(c *fiber.Ctx) error {
 }
 
 // parseTraceQuery reads the /api/v1/traces parameters.
-func parseTraceQuery(get func(string, ...string) string, now time.Time) (storage.TraceQuery, error) {
+// attrs are the repeated attr=key=value parameters.
+func parseTraceQuery(get func(string, ...string) string, attrs []string, now time.Time) (storage.TraceQuery, error) {
 	from, to, err := parseWindow(get("from"), get("to"), now)
 	if err != nil {
 		return storage.TraceQuery{}, err
@@ -64,13 +70,31 @@ func parseTraceQuery(get func(string, ...string) string, now time.Time) (storage
 	if err != nil {
 		return storage.TraceQuery{}, err
 	}
-	return storage.TraceQuery{
+	q := storage.TraceQuery{
 		From: from, To: to,
 		Service:     get("service"),
 		Operation:   get("operation"),
 		MinDuration: time.Duration(minMs) * time.Millisecond,
 		Limit:       int(limit),
-	}, nil
+	}
+	switch st := get("status"); st {
+	case "", "any":
+	case "error":
+		q.ErrorsOnly = true
+	default:
+		return q, &paramError{"status", "want error or any"}
+	}
+	for _, a := range attrs {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || k == "" {
+			return q, &paramError{"attr", "want key=value"}
+		}
+		if q.Attributes == nil {
+			q.Attributes = map[string]string{}
+		}
+		q.Attributes[k] = v
+	}
+	return q, nil
 }
 
 type spanJSON struct {
