@@ -81,6 +81,7 @@ func (c Config) Validate() error {
 // no state between units: work is claimed through the analysis_units table,
 // so any number of collectors can run it.
 type Analyzer struct {
+	calls    CallObserver // nil: none
 	store    *storage.Store
 	cfg      Config
 	det      detect.Config
@@ -109,6 +110,16 @@ func New(store *storage.Store, cfg Config, det detect.Config, reg prometheus.Reg
 		instance: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(r[:])),
 	}, nil
 }
+
+// CallObserver receives every service-graph call once it is stored
+// (redmetrics.Metrics). It must not block and must not keep the slice.
+type CallObserver interface {
+	ObserveCalls(calls []storage.EdgeCall)
+}
+
+// ObserveCalls makes the analyzer report the calls it stores to o. Call it
+// before Start.
+func (a *Analyzer) ObserveCalls(o CallObserver) { a.calls = o }
 
 // Start launches the loop and returns at once.
 func (a *Analyzer) Start(_ context.Context) error {
@@ -297,6 +308,9 @@ func (a *Analyzer) processUnit(ctx context.Context, u storage.Unit) error {
 		token := fmt.Sprintf("%s/%d", u, i)
 		if err := a.store.InsertEdgeCalls(ctx, calls, "calls/"+token); err != nil {
 			return err
+		}
+		if a.calls != nil {
+			a.calls.ObserveCalls(calls)
 		}
 		obs, err := toObservations(detect.Detect(traces, a.det))
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -38,6 +39,11 @@ type Options struct {
 	Logger   *slog.Logger
 	// QueryTimeout bounds one API query. Default 30s.
 	QueryTimeout time.Duration
+	// Jaeger serves the Jaeger query API under /api (nil: not served).
+	Jaeger JaegerReader
+	// Zipkin receives Zipkin v2 spans at POST /api/v2/spans (nil: not
+	// served); ingest.Receiver.ZipkinHandler.
+	Zipkin http.Handler
 }
 
 // Server is the HTTP server of the API and UI.
@@ -80,12 +86,16 @@ func (s *Server) routes() {
 	}
 	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})))
 
+	s.mountJaeger(s.app, s.opts.Jaeger)
+	s.mountZipkin(s.app, s.opts.Zipkin)
+
 	api := s.app.Group("/api/v1")
 	api.Get("/traces", s.findTraces)
 	api.Get("/traces/:trace_id", s.getTrace)
 	api.Get("/services", s.services)
 	api.Get("/servicegraph", s.serviceGraph)
 	api.Get("/findings", s.findings)
+	s.mountOpenAPI(api)
 	api.Use(func(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusNotFound, "no such API endpoint: "+c.Method()+" "+c.Path())
 	})

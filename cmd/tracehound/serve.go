@@ -17,6 +17,7 @@ import (
 	"github.com/tracehound/tracehound/analysis"
 	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/internal/config"
+	"github.com/tracehound/tracehound/internal/redmetrics"
 	"github.com/tracehound/tracehound/storage"
 	"github.com/tracehound/tracehound/storage/embedded"
 	"github.com/tracehound/tracehound/web"
@@ -99,25 +100,35 @@ func runServe(args []string) error {
 	_ = writer.Start(ctx)
 	shutdowns = append(shutdowns, writer.Shutdown)
 
+	red, err := redmetrics.New(cfg.Metrics, reg)
+	if err != nil {
+		return errors.Join(err, shutdownAll())
+	}
+
 	if cfg.Analysis.Enabled {
 		an, err := analysis.New(store, cfg.Analysis, cfg.Detection, reg, log)
 		if err != nil {
 			return errors.Join(err, shutdownAll())
 		}
+		an.ObserveCalls(red)
 		_ = an.Start(ctx)
 		shutdowns = append(shutdowns, an.Shutdown)
 	}
 
-	api := web.New(web.Options{Addr: cfg.HTTPAddr, Traces: store, Analysis: store, Ready: store.Ping, Gatherer: reg, Logger: log})
+	// The receiver is created before the API, which serves its Zipkin
+	// endpoint; it is started (OTLP listeners) after the API as before.
+	recv, err := ingest.New(cfg.OTLP, &redmetrics.Sink{Next: writer, Metrics: red}, reg, log)
+	if err != nil {
+		return errors.Join(err, shutdownAll())
+	}
+
+	api := web.New(web.Options{Addr: cfg.HTTPAddr, Traces: store, Analysis: store, Jaeger: store,
+		Zipkin: recv.ZipkinHandler(), Ready: store.Ping, Gatherer: reg, Logger: log})
 	if err := api.Start(ctx); err != nil {
 		return errors.Join(err, shutdownAll())
 	}
 	shutdowns = append(shutdowns, api.Shutdown)
 
-	recv, err := ingest.New(cfg.OTLP, writer, reg, log)
-	if err != nil {
-		return errors.Join(err, shutdownAll())
-	}
 	if err := recv.Start(ctx); err != nil {
 		return errors.Join(err, shutdownAll())
 	}
@@ -126,7 +137,7 @@ func runServe(args []string) error {
 	fmt.Fprintf(os.Stderr, `tracehound is running.
   OTLP gRPC:  %s   (OTEL_EXPORTER_OTLP_ENDPOINT=http://%s)
   OTLP HTTP:  %s   (POST /v1/traces)
-  UI and API: http://%s/   (API under /api/v1, metrics at /metrics)
+  UI and API: http://%s/   (API under /api/v1, Jaeger API under /api, Zipkin POST /api/v2/spans, metrics at /metrics)
 Press Ctrl-C to stop.
 `, recv.GRPCAddr(), recv.GRPCAddr(), recv.HTTPAddr(), api.Addr())
 	log.Info("tracehound started", "otlp_grpc", recv.GRPCAddr(), "otlp_http", recv.HTTPAddr(), "http", api.Addr())

@@ -18,6 +18,7 @@ import (
 	"github.com/tracehound/tracehound/analysis"
 	"github.com/tracehound/tracehound/analysis/detect"
 	"github.com/tracehound/tracehound/ingest"
+	"github.com/tracehound/tracehound/internal/redmetrics"
 	"github.com/tracehound/tracehound/storage"
 )
 
@@ -39,6 +40,9 @@ type Config struct {
 	Analysis analysis.Config `yaml:"analysis"`
 	// Detection holds the detectors' thresholds.
 	Detection detect.Config `yaml:"detection"`
+	// Metrics configures the RED metrics on /metrics (span metrics and
+	// service-graph metrics).
+	Metrics redmetrics.Config `yaml:"metrics"`
 }
 
 // ClickHouseConfig selects the ClickHouse server.
@@ -62,6 +66,7 @@ func Default() Config {
 		Writer:     storage.NewDefaultWriterConfig(),
 		Analysis:   analysis.NewDefaultConfig(),
 		Detection:  detect.NewDefaultConfig(),
+		Metrics:    redmetrics.NewDefaultConfig(),
 	}
 }
 
@@ -92,6 +97,9 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Detection.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Metrics.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
