@@ -19,6 +19,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/tracehound/tracehound/alerting"
 	"github.com/tracehound/tracehound/storage"
 )
 
@@ -41,6 +42,19 @@ type fakeReader struct {
 	services []storage.ServiceStats
 	edges    []storage.EdgeStats
 	findings []storage.Finding
+	rules    []alerting.RuleInfo
+	alerts   []alerting.Alert
+	attempts []alerting.Delivery
+}
+
+func (f *fakeReader) Rules() []alerting.RuleInfo { return f.rules }
+
+func (f *fakeReader) Alerts(_ context.Context, _ alerting.AlertQuery) ([]alerting.Alert, error) {
+	return f.alerts, f.err
+}
+
+func (f *fakeReader) Deliveries(_ context.Context, _ alerting.DeliveryQuery) ([]alerting.Delivery, error) {
+	return f.attempts, f.err
 }
 
 func (f *fakeReader) FindTraces(_ context.Context, _ storage.TraceQuery) ([]storage.TraceSummary, error) {
@@ -136,6 +150,28 @@ func fixtures() *fakeReader {
 			PeerKind: "service", Severity: "medium", Score: 27.3, Summary: "orders calls inventory 10× per request",
 			EvidenceJSON: `{"calls_per_trace":10,"sequential":true}`, Occurrences: 5, ExampleTraceIDs: [][16]byte{tid},
 			FirstSeen: start, LastSeen: start.Add(20 * time.Second)}}},
+		rules: []alerting.RuleInfo{
+			{Name: "bottlenecks", Type: "finding", Condition: "a bottleneck finding …", For: 0, Labels: map[string]string{"team": "shop"},
+				Annotations: map[string]string{"runbook_url": "https://rb/{{ $labels.service }}"}, Receivers: []string{"slack"},
+				Finding: &alerting.FindingRule{Kind: "bottleneck", MinSeverity: "medium", Service: "checkout*", Window: 10 * time.Minute}},
+			{Name: "slow-payments", Type: "metric", Condition: "p99_ms of …", For: 2 * time.Minute, Severity: "high",
+				Labels: map[string]string{}, Annotations: map[string]string{}, Receivers: []string{"ops-webhook"},
+				Metric: &alerting.MetricRule{Scope: "edge", Name: "p99_ms", Service: "checkout", Peer: "payments", Op: ">",
+					Threshold: func() *float64 { v := 500.0; return &v }(), Lookback: 5 * time.Minute, MinCount: 1}},
+		},
+		alerts: []alerting.Alert{
+			{Fingerprint: "8b1a9953c4611296", Rule: "bottlenecks", State: "firing",
+				Labels:      alerting.Labels{"alertname": "bottlenecks", "kind": "bottleneck", "service": "checkout", "severity": "high"},
+				Annotations: map[string]string{"summary": "…", "example_trace_id": fixtureTraceID}, Value: 61.5,
+				ActiveAt: start, FiredAt: start, EvaluatedAt: start.Add(time.Minute), GeneratorURL: "http://ui/findings?kind=bottleneck&service=checkout"},
+			{Fingerprint: "0f1e2d3c4b5a6978", Rule: "slow-payments", State: "resolved", Labels: alerting.Labels{"alertname": "slow-payments"},
+				Value: 812, ActiveAt: start, FiredAt: start.Add(2 * time.Minute), ResolvedAt: start.Add(time.Hour), EvaluatedAt: start.Add(time.Hour)},
+			{Fingerprint: "00000000000000aa", Rule: "slow-payments", State: "pending", Labels: alerting.Labels{"alertname": "slow-payments"},
+				ActiveAt: start, EvaluatedAt: start},
+		},
+		attempts: []alerting.Delivery{{At: start, Receiver: "ops-webhook", Integration: "webhook", GroupKey: `{}:{alertname="bottlenecks"}`,
+			Seq: 1, Status: "firing", Alerts: 1, Attempt: 2, Outcome: "retry", HTTPStatus: 503,
+			Error: "http://hooks.example/<redacted> responded 503 Service Unavailable", Duration: 12 * time.Millisecond, Instance: "host-1-ab12"}},
 	}
 }
 
@@ -429,7 +465,7 @@ func hasRoute(app *fiber.App, method, path string) bool {
 }
 
 func newTestAPI(r *fakeReader) testAPI {
-	s := New(Options{Traces: r, Analysis: r, QueryTimeout: time.Second})
+	s := New(Options{Traces: r, Analysis: r, Alerts: r, QueryTimeout: time.Second})
 	api := testAPI{app: s.Handler(), specApp: s.Handler()}
 	if !hasRoute(s.app, fiber.MethodGet, "/api/v1/openapi.json") {
 		// routes() does not mount the document (yet): serve it alone.

@@ -34,6 +34,8 @@ type Options struct {
 	Addr     string
 	Traces   TraceReader
 	Analysis AnalysisReader
+	// Alerts serves /api/v1/alerts*; nil answers 404 "alerting is not enabled".
+	Alerts   AlertsProvider
 	Ready    func(ctx context.Context) error // nil error = ready
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
@@ -95,6 +97,7 @@ func (s *Server) routes() {
 	api.Get("/services", s.services)
 	api.Get("/servicegraph", s.serviceGraph)
 	api.Get("/findings", s.findings)
+	s.mountAlerts(api, s.opts.Alerts)
 	s.mountOpenAPI(api)
 	api.Use(func(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusNotFound, "no such API endpoint: "+c.Method()+" "+c.Path())

@@ -17,6 +17,7 @@ Usage:
   tracehound serve [flags]        receive OTLP, store in ClickHouse, serve UI and API
   tracehound demo [flags]         send realistic traffic with planted problems to a server
   tracehound analyze [flags]      print the findings of a time window (--fail-on for CI gates)
+  tracehound alerts test|check    send a test notification to each receiver / validate alert rules
   tracehound clickhouse [flags]   run only the embedded ClickHouse (for tests and tooling)
   tracehound config defaults      print the default configuration as YAML
   tracehound version              print the version
@@ -44,6 +45,8 @@ func main() {
 			fmt.Fprintln(os.Stderr, "tracehound:", err)
 			os.Exit(3)
 		}
+	case "alerts":
+		err = runAlerts(os.Args[2:])
 	case "clickhouse":
 		err = runClickHouse(os.Args[2:])
 	case "clickhouse-embedded": // hidden: the child process of the embedded ClickHouse

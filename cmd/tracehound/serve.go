@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/tracehound/tracehound/alerting"
 	"github.com/tracehound/tracehound/analysis"
 	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/internal/config"
@@ -115,6 +116,14 @@ func runServe(args []string) error {
 		shutdowns = append(shutdowns, an.Shutdown)
 	}
 
+	alerts, err := alerting.New(cfg.Alerting, alerting.Options{Backend: store, Registerer: reg, Logger: log,
+		DefaultExternalURL: "http://" + cfg.HTTPAddr})
+	if err != nil {
+		return errors.Join(err, shutdownAll())
+	}
+	_ = alerts.Start(ctx)
+	shutdowns = append(shutdowns, alerts.Shutdown)
+
 	// The receiver is created before the API, which serves its Zipkin
 	// endpoint; it is started (OTLP listeners) after the API as before.
 	recv, err := ingest.New(cfg.OTLP, &redmetrics.Sink{Next: writer, Metrics: red}, reg, log)
@@ -122,7 +131,7 @@ func runServe(args []string) error {
 		return errors.Join(err, shutdownAll())
 	}
 
-	api := web.New(web.Options{Addr: cfg.HTTPAddr, Traces: store, Analysis: store, Jaeger: store,
+	api := web.New(web.Options{Addr: cfg.HTTPAddr, Traces: store, Analysis: store, Alerts: alerts, Jaeger: store,
 		Zipkin: recv.ZipkinHandler(), Ready: store.Ping, Gatherer: reg, Logger: log})
 	if err := api.Start(ctx); err != nil {
 		return errors.Join(err, shutdownAll())

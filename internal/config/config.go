@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tracehound/tracehound/alerting"
 	"github.com/tracehound/tracehound/analysis"
 	"github.com/tracehound/tracehound/analysis/detect"
 	"github.com/tracehound/tracehound/ingest"
@@ -40,6 +41,8 @@ type Config struct {
 	Analysis analysis.Config `yaml:"analysis"`
 	// Detection holds the detectors' thresholds.
 	Detection detect.Config `yaml:"detection"`
+	// Alerting holds the alert rules, receivers and notification timing.
+	Alerting alerting.Config `yaml:"alerting"`
 	// Metrics configures the RED metrics on /metrics (span metrics and
 	// service-graph metrics).
 	Metrics redmetrics.Config `yaml:"metrics"`
@@ -66,6 +69,7 @@ func Default() Config {
 		Writer:     storage.NewDefaultWriterConfig(),
 		Analysis:   analysis.NewDefaultConfig(),
 		Detection:  detect.NewDefaultConfig(),
+		Alerting:   alerting.NewDefaultConfig(),
 		Metrics:    redmetrics.NewDefaultConfig(),
 	}
 }
@@ -97,6 +101,9 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Detection.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Alerting.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Metrics.Validate(); err != nil {
