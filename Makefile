@@ -23,7 +23,7 @@ help:
 deps:
 	$(GO) mod download
 
-build: deps
+build: deps ui-build
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/tracehound
 
 chdb:
@@ -40,7 +40,7 @@ docs: build
 	python3 scripts/gen-detection-doc.py
 	./$(BIN) config defaults | python3 scripts/update-config-doc.py
 
-test: build chdb vet compose-check test-go bench-smoke
+test: build chdb vet compose-check test-go bench-smoke ui-test ui-e2e
 
 test-go:
 	TRACEHOUND_BIN=$(CURDIR)/$(BIN) TRACEHOUND_CHDB_LIB=$(CURDIR)/$(LIBCHDB) \
@@ -60,5 +60,7 @@ fmt:
 
 clean:
 	rm -rf bin
+	find web/dist -mindepth 1 ! -name .gitignore ! -name placeholder.html -delete
 
 include bench/Makefile.inc
+include ui/Makefile.inc

@@ -102,6 +102,7 @@ func (s *Server) routes() {
 	api.Use(func(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusNotFound, "no such API endpoint: "+c.Method()+" "+c.Path())
 	})
+	s.mountUI()
 }
 
 // Start listens and serves in the background; it fails if the address
