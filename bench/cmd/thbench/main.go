@@ -3,7 +3,10 @@
 // realistic spans over OTLP/gRPC as fast as the server accepts them, waits
 // until every span is stored, and reports throughput, CPU and memory of the
 // collector and of ClickHouse, bytes per span on disk, duplicates and
-// losses. See docs/benchmarks.md.
+// losses. With --queries it then waits until the analyzer has analysed every
+// stored span (analysis throughput and lag) and times the HTTP API on the
+// stored data (trace by id, service graph, findings, services, trace
+// search). See docs/benchmarks.md.
 package main
 
 import (
@@ -78,6 +81,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		o.ServeEnv = append(o.ServeEnv, v)
 		return nil
 	})
+	fs.BoolVar(&o.Queries, "queries", o.Queries, "after the load, wait until the analyzer has analysed every stored span, then time the HTTP API (trace by id, service graph, findings, services, trace search)")
+	queryRuns := fs.Int("query-runs", o.QueryRuns, "with --queries: timed runs of each query other than trace by id (after one warm-up run)")
+	traceIDs := fs.Int("trace-ids", o.TraceIDs, "with --queries: random stored trace ids to fetch, one request each (after one warm-up request)")
+	fs.DurationVar(&o.AnalysisTimeout, "analysis-timeout", o.AnalysisTimeout, "with --queries: give up waiting for the analyzer after this long without progress")
+	fs.BoolVar(&o.FastAnalysis, "fast-analysis", o.FastAnalysis, "give the server a config with analysis window 1s, idle 1s, interval 200ms (quick analysis of small runs; not with a --config serve flag)")
+	queryLog := fs.Bool("query-log", true, "with --queries: turn on the embedded ClickHouse's system.query_log (a config.d file in the data directory) and report the slowest queries")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -96,6 +105,26 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			o.Templates = 8
 		}
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	o.QueryRuns, o.TraceIDs = *queryRuns, *traceIDs
+	o.QueryLog = o.Queries && *queryLog
+	if o.Smoke {
+		if !set["query-runs"] {
+			o.QueryRuns = smokeQueryRuns
+		}
+		if !set["trace-ids"] {
+			o.TraceIDs = smokeTraceIDs
+		}
+	}
+	if o.QueryRuns <= 0 || o.TraceIDs <= 0 || o.AnalysisTimeout <= 0 {
+		fmt.Fprintln(stderr, "thbench: --query-runs, --trace-ids and --analysis-timeout must be positive")
+		return o, errors.New("flags")
+	}
+	if o.FastAnalysis && hasConfigFlag(o.ServeFlags) {
+		fmt.Fprintln(stderr, "thbench: --fast-analysis writes the server's --config; put the analysis settings in your config file instead")
+		return o, errors.New("flags")
+	}
 	if o.Spans <= 0 || o.Conns <= 0 || o.InFlight <= 0 || o.Templates <= 0 {
 		fmt.Fprintln(stderr, "thbench: --spans, --conns, --inflight and --templates must be positive")
 		return o, errors.New("flags")
@@ -113,6 +142,14 @@ func report(w io.Writer, res *Result, out string) error {
 	fmt.Fprintln(w, markdownHeader)
 	fmt.Fprintln(w, res.MarkdownRow())
 	fmt.Fprintln(w)
+	if res.Analysis != nil {
+		analysisMarkdown(w, res.Analysis)
+		fmt.Fprintln(w)
+	}
+	if res.Query != nil {
+		queriesMarkdown(w, res.Query)
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintln(w, string(b))
 	if out != "" {
 		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {

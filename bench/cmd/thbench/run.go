@@ -19,6 +19,9 @@ import (
 const (
 	defaultSpans = 2_000_000
 	smokeSpans   = 20_000
+	// With --smoke --queries, unless given.
+	smokeQueryRuns = 3
+	smokeTraceIDs  = 10
 	// pollEvery is how often the driver samples CPU and storage progress.
 	pollEvery = 200 * time.Millisecond
 	// progressEvery is how often progress is printed.
@@ -41,6 +44,14 @@ type options struct {
 	Label         string
 	ServeFlags    []string
 	ServeEnv      []string
+
+	// The analysis and query benchmark.
+	Queries         bool
+	QueryRuns       int
+	TraceIDs        int
+	AnalysisTimeout time.Duration
+	FastAnalysis    bool
+	QueryLog        bool
 }
 
 func defaultOptions() options {
@@ -53,6 +64,10 @@ func defaultOptions() options {
 		Seed:          1,
 		Client:        load.ClientRaw,
 		SettleTimeout: 2 * time.Minute,
+
+		QueryRuns:       20,
+		TraceIDs:        200,
+		AnalysisTimeout: 5 * time.Minute,
 	}
 }
 
@@ -115,6 +130,10 @@ type Result struct {
 	After         Disk    `json:"disk_after_optimize"`
 	OptimizeS     float64 `json:"optimize_s"`
 
+	// With --queries: the analyzer's progress and the API's latencies.
+	Analysis *AnalysisResult `json:"analysis,omitempty"`
+	Query    *QueryPhase     `json:"query,omitempty"`
+
 	Stop     sut.StopResult `json:"stop"`
 	DataDir  string         `json:"data_dir,omitempty"` // when kept
 	Failures []string       `json:"failures"`
@@ -159,6 +178,11 @@ type Config struct {
 	Client          string `json:"client"`
 	Gzip            bool   `json:"gzip"`
 	Smoke           bool   `json:"smoke"`
+	Queries         bool   `json:"queries,omitempty"`
+	QueryRuns       int    `json:"query_runs,omitempty"`
+	TraceIDs        int    `json:"trace_ids,omitempty"`
+	FastAnalysis    bool   `json:"fast_analysis,omitempty"`
+	QueryLog        bool   `json:"query_log,omitempty"`
 }
 
 const markdownHeader = "| system | spans | conns | spans/s | collector CPU s / M spans | collector peak RSS MB | ClickHouse CPU s / M spans | ClickHouse peak RSS MB | bytes/span (before → after OPTIMIZE) | duplicates | lost | load-gen CPU s |\n" +
@@ -194,6 +218,10 @@ func run(ctx context.Context, o options, logw io.Writer) (*Result, error) {
 	nReq := (o.Spans + perReq - 1) / perReq
 	res.Config = Config{Spans: nReq * perReq, Conns: o.Conns, InFlight: o.InFlight, SpansPerRequest: int(perReq),
 		SpansPerTrace: otlpgen.SpansPerTrace, Templates: o.Templates, Seed: o.Seed, Client: o.Client, Gzip: o.Gzip, Smoke: o.Smoke}
+	if o.Queries {
+		res.Config.Queries, res.Config.QueryRuns, res.Config.TraceIDs, res.Config.FastAnalysis = true, o.QueryRuns, o.TraceIDs, o.FastAnalysis
+		res.Config.QueryLog = o.QueryLog
+	}
 	if nReq*perReq != o.Spans {
 		logf("--spans %d rounded up to %d (whole requests of %d spans)", o.Spans, nReq*perReq, perReq)
 	}
@@ -208,8 +236,6 @@ func run(ctx context.Context, o options, logw io.Writer) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	sys := &sut.Tracehound{Bin: bin, DataDir: filepath.Join(tmp, "data"), LogPath: filepath.Join(tmp, "tracehound.log"),
-		Args: o.ServeFlags, Env: o.ServeEnv}
 	defer func() {
 		if o.Keep {
 			logf("kept %s (data/ and tracehound.log)", tmp)
@@ -217,6 +243,22 @@ func run(ctx context.Context, o options, logw io.Writer) (*Result, error) {
 		}
 		_ = os.RemoveAll(tmp)
 	}()
+	serveFlags := o.ServeFlags
+	if o.FastAnalysis {
+		f, err := writeFastAnalysisConfig(tmp)
+		if err != nil {
+			return nil, err
+		}
+		serveFlags = append(append([]string(nil), serveFlags...), f)
+		res.ServeFlags = serveFlags
+	}
+	sys := &sut.Tracehound{Bin: bin, DataDir: filepath.Join(tmp, "data"), LogPath: filepath.Join(tmp, "tracehound.log"),
+		Args: serveFlags, Env: o.ServeEnv}
+	if o.QueryLog {
+		if err := writeQueryLogConfig(sys.DataDir); err != nil {
+			return nil, err
+		}
+	}
 	if o.Keep {
 		res.DataDir = tmp
 	}
@@ -288,6 +330,16 @@ func measure(ctx context.Context, o options, sys sut.System, tpls []*otlpgen.Tem
 	if err != nil {
 		return fmt.Errorf("reading storage progress: %w", err)
 	}
+	var at *analysisTracker // with --queries: follows the analyzer from the first send
+	if o.Queries {
+		an, ok := sys.(sut.Analyzer)
+		if !ok {
+			return errNoAnalyzer
+		}
+		if at, err = newAnalysisTracker(ctx, an, analysisLagQuery(store)); err != nil {
+			return err
+		}
+	}
 
 	// 3. Load.
 	st := &load.Stats{}
@@ -296,6 +348,9 @@ func measure(ctx context.Context, o options, sys sut.System, tpls []*otlpgen.Tem
 	loadDone := make(chan error, 1)
 	selfCPU0 := procstat.SelfCPU()
 	start := time.Now()
+	if at != nil {
+		at.begin(start)
+	}
 	go func() { loadDone <- load.Run(ctx, cfg, st) }()
 
 	var (
@@ -329,6 +384,9 @@ func measure(ctx context.Context, o options, sys sut.System, tpls []*otlpgen.Tem
 			}
 			lastStored, lastPending = s-preStored, p
 		}
+		if at != nil {
+			at.sample(ctx, time.Now(), lastStored)
+		}
 		if acked && lastStored >= st.AckedSpans.Load() && lastPending == 0 {
 			storedAt = time.Now()
 			sample()
@@ -337,9 +395,13 @@ func measure(ctx context.Context, o options, sys sut.System, tpls []*otlpgen.Tem
 		if now := time.Now(); now.Sub(lastPrint) >= progressEvery {
 			rate := float64(lastStored-printedStored) / now.Sub(lastPrint).Seconds()
 			procs := sys.Processes()
-			fmt.Fprintf(os.Stderr, "[%6.1fs] sent %9d  acked %9d  stored %9d  queue %7d  %7.0f spans/s stored  retries %4d  RSS collector %5d MB, ClickHouse %5d MB\n",
+			analysed := ""
+			if at != nil {
+				analysed = fmt.Sprintf("  analysed %9d (lag %3.0f s)", at.analysed(), at.lastLag)
+			}
+			fmt.Fprintf(os.Stderr, "[%6.1fs] sent %9d  acked %9d  stored %9d  queue %7d  %7.0f spans/s stored  retries %4d  RSS collector %5d MB, ClickHouse %5d MB%s\n",
 				now.Sub(start).Seconds(), st.SentSpans.Load(), st.AckedSpans.Load(), lastStored, lastPending, rate, st.Retries.Load(),
-				procstat.RSS(procs[sut.RoleCollector])>>20, procstat.RSS(procs[sut.RoleClickHouse])>>20)
+				procstat.RSS(procs[sut.RoleCollector])>>20, procstat.RSS(procs[sut.RoleClickHouse])>>20, analysed)
 			lastPrint, printedStored = now, lastStored
 		}
 		if acked && time.Since(lastProgress) > o.SettleTimeout {
@@ -351,6 +413,9 @@ func measure(ctx context.Context, o options, sys sut.System, tpls []*otlpgen.Tem
 	busy1, _ := procstat.SystemBusy()
 	busy := busy1 - busy0
 	elapsed := storedAt.Sub(start)
+	if at != nil {
+		at.ingestEnd(ctx, storedAt, lastStored)
+	}
 	fmt.Fprintf(os.Stderr, "[%6.1fs] all %d acknowledged spans stored\n", elapsed.Seconds(), st.AckedSpans.Load())
 
 	// Load numbers.
@@ -397,6 +462,14 @@ func measure(ctx context.Context, o options, sys sut.System, tpls []*otlpgen.Tem
 	res.OtherCPUS = max(0, (busy - coll - chc - (procstat.SelfCPU() - selfCPU0)).Seconds())
 	if res.ClickHouseProcesses > 1 {
 		res.Failures = append(res.Failures, fmt.Sprintf("the embedded ClickHouse was restarted during the run (%d processes)", res.ClickHouseProcesses))
+	}
+
+	// With --queries: wait for the analyzer, then time the API, before the
+	// storage checks below add their own load.
+	if at != nil {
+		if err := analysisAndQueries(ctx, o, sys, at, lastStored, trackers, sample, res, logf); err != nil {
+			return err
+		}
 	}
 
 	// 4. Storage: correctness, then size before and after OPTIMIZE FINAL.

@@ -42,6 +42,27 @@ type System interface {
 	Version(ctx context.Context) string
 }
 
+// Analyzer is implemented by a system that also analyses the stored traces
+// and serves tracehound's HTTP API (/api/v1/…, /metrics): the query
+// benchmark (thbench --queries) needs it.
+type Analyzer interface {
+	// APIURL is the base URL of the HTTP API, e.g. http://127.0.0.1:8080.
+	APIURL() string
+	// AnalysisProgress reads the analyzer's counters.
+	AnalysisProgress(ctx context.Context) (AnalysisProgress, error)
+}
+
+// AnalysisProgress is what the analyzer's metrics say so far.
+type AnalysisProgress struct {
+	Spans               int64   // tracehound_analysis_spans_total
+	Traces              int64   // tracehound_analysis_traces_total
+	UnitsOK             int64   // tracehound_analysis_units_total{outcome="ok"}
+	UnitsError          int64   // tracehound_analysis_units_total{outcome="error"}
+	FindingObservations int64   // tracehound_analysis_finding_observations_total
+	LagSeconds          float64 // tracehound_analysis_lag_seconds: age of the newest analysed window's end when its pass began
+	UnitSeconds         float64 // tracehound_analysis_unit_duration_seconds_sum: time spent analysing units
+}
+
 // Store describes the spans table of a system.
 type Store struct {
 	CH *chq.Client
@@ -61,3 +82,8 @@ type StopResult struct {
 	Killed   bool    `json:"killed"`    // had to be killed after the timeout
 	Error    string  `json:"error,omitempty"`
 }
+
+var (
+	_ System   = (*Tracehound)(nil)
+	_ Analyzer = (*Tracehound)(nil)
+)

@@ -207,8 +207,49 @@ func (t *Tracehound) Progress(ctx context.Context) (stored, pending int64, ok bo
 	return int64(s), int64(q), true, nil
 }
 
-// scrape reads unlabelled samples of the named metrics from the Prometheus
-// text format.
+// APIURL implements Analyzer.
+func (t *Tracehound) APIURL() string { return "http://" + t.apiAddr }
+
+// Analysis metric names.
+const (
+	mAnalysisSpans    = "tracehound_analysis_spans_total"
+	mAnalysisTraces   = "tracehound_analysis_traces_total"
+	mAnalysisUnitsOK  = `tracehound_analysis_units_total{outcome="ok"}`
+	mAnalysisUnitsErr = `tracehound_analysis_units_total{outcome="error"}`
+	mAnalysisFindings = "tracehound_analysis_finding_observations_total"
+	mAnalysisLag      = "tracehound_analysis_lag_seconds"
+	mAnalysisUnitSum  = "tracehound_analysis_unit_duration_seconds_sum"
+)
+
+// AnalysisProgress implements Analyzer from the Prometheus metrics.
+func (t *Tracehound) AnalysisProgress(ctx context.Context) (AnalysisProgress, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.APIURL()+"/metrics", nil)
+	if err != nil {
+		return AnalysisProgress{}, err
+	}
+	resp, err := t.http.Do(req)
+	if err != nil {
+		return AnalysisProgress{}, err
+	}
+	defer resp.Body.Close()
+	m, err := scrape(resp.Body, mAnalysisSpans, mAnalysisTraces, mAnalysisUnitsOK, mAnalysisUnitsErr, mAnalysisFindings, mAnalysisLag, mAnalysisUnitSum)
+	if err != nil {
+		return AnalysisProgress{}, err
+	}
+	if _, ok := m[mAnalysisSpans]; !ok {
+		return AnalysisProgress{}, errors.New("/metrics lacks " + mAnalysisSpans + " (is analysis enabled?)")
+	}
+	// Labelled counters appear once they were first incremented.
+	return AnalysisProgress{
+		Spans: int64(m[mAnalysisSpans]), Traces: int64(m[mAnalysisTraces]),
+		UnitsOK: int64(m[mAnalysisUnitsOK]), UnitsError: int64(m[mAnalysisUnitsErr]),
+		FindingObservations: int64(m[mAnalysisFindings]), LagSeconds: m[mAnalysisLag], UnitSeconds: m[mAnalysisUnitSum],
+	}, nil
+}
+
+// scrape reads samples of the named metrics from the Prometheus text
+// format. A name matches a series exactly as written there: `name` for an
+// unlabelled one, `name{label="value"}` for a labelled one.
 func scrape(r io.Reader, names ...string) (map[string]float64, error) {
 	want := map[string]bool{}
 	for _, n := range names {

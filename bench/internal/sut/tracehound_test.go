@@ -22,6 +22,21 @@ tracehound_storage_insert_attempts_total{outcome="ok"} 39
 	}
 }
 
+func TestScrapeLabelled(t *testing.T) {
+	text := `tracehound_analysis_units_total{outcome="ok"} 112
+tracehound_analysis_units_total{outcome="error"} 1
+tracehound_analysis_unit_duration_seconds_sum 42.5
+tracehound_analysis_unit_duration_seconds_bucket{le="0.01"} 0
+`
+	m, err := scrape(strings.NewReader(text), mAnalysisUnitsOK, mAnalysisUnitsErr, mAnalysisUnitSum, mAnalysisSpans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m[mAnalysisUnitsOK] != 112 || m[mAnalysisUnitsErr] != 1 || m[mAnalysisUnitSum] != 42.5 || len(m) != 3 {
+		t.Fatalf("scrape = %v", m)
+	}
+}
+
 func TestBannerField(t *testing.T) {
 	out := "Starting embedded ClickHouse in /tmp/x …\ntracehound is running.\n" +
 		"  OTLP gRPC:  127.0.0.1:40001   (OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:40001)\n" +
