@@ -36,8 +36,9 @@ type Config struct {
 	// Lease is how long a claimed unit stays reserved for its instance.
 	// Default 2m.
 	Lease time.Duration `yaml:"lease"`
-	// Lookback is how far back a starting analyzer looks for unanalysed
-	// windows. Default 15m.
+	// Lookback is how far back the analyzer looks for unanalysed windows;
+	// older ones are never analysed (a warning is logged as the lag nears
+	// it). Default 1h.
 	Lookback time.Duration `yaml:"lookback"`
 	// BatchTraces bounds the traces loaded into memory at once. Default 2000.
 	BatchTraces int `yaml:"batch_traces"`
@@ -46,7 +47,7 @@ type Config struct {
 // NewDefaultConfig returns the defaults documented on Config.
 func NewDefaultConfig() Config {
 	return Config{Enabled: true, Window: 10 * time.Second, Idle: 20 * time.Second, Interval: 5 * time.Second,
-		Shards: 4, Lease: 2 * time.Minute, Lookback: 15 * time.Minute, BatchTraces: 2000}
+		Shards: 4, Lease: 2 * time.Minute, Lookback: time.Hour, BatchTraces: 2000}
 }
 
 // Validate reports configuration errors, naming the YAML field.
@@ -204,11 +205,21 @@ func (a *Analyzer) RunOnce(ctx context.Context) error {
 	if len(todo) == 0 {
 		return nil
 	}
+	// Lag: how old the oldest unanalysed window is; near the lookback edge
+	// windows are about to be skipped, which is worth a warning.
+	oldest := todo[0].WindowStart.Add(a.cfg.Window)
+	a.m.lag.Set(now.Sub(oldest).Seconds())
+	a.m.backlog.Set(float64(len(todo)))
+	if now.Sub(oldest) > a.cfg.Lookback*3/4 {
+		a.log.Warn("analysis is falling behind ingest; windows older than analysis.lookback are never analysed",
+			"lag", now.Sub(oldest).Round(time.Second), "lookback", a.cfg.Lookback, "pending_units", len(todo))
+	}
 	won, err := a.store.ClaimUnits(ctx, a.instance, todo, a.cfg.Lease, 300*time.Millisecond)
 	if err != nil {
 		return err
 	}
-	for _, u := range won {
+	passStart := time.Now()
+	for i, u := range won {
 		start := time.Now()
 		if err := a.processUnit(ctx, u); err != nil {
 			a.m.units.WithLabelValues("error").Inc()
@@ -219,7 +230,12 @@ func (a *Analyzer) RunOnce(ctx context.Context) error {
 		}
 		a.m.units.WithLabelValues("ok").Inc()
 		a.m.unitDuration.Observe(time.Since(start).Seconds())
-		a.m.lag.Set(now.Sub(u.WindowStart.Add(a.cfg.Window)).Seconds())
+		a.m.backlog.Set(float64(len(won) - i - 1))
+		if i+1 < len(won) {
+			a.m.lag.Set(now.Add(time.Since(passStart)).Sub(won[i+1].WindowStart.Add(a.cfg.Window)).Seconds())
+		} else {
+			a.m.lag.Set(0)
+		}
 	}
 	return nil
 }
@@ -385,6 +401,7 @@ type analyzerMetrics struct {
 	spans        prometheus.Counter
 	findings     prometheus.Counter
 	lag          prometheus.Gauge
+	backlog      prometheus.Gauge
 }
 
 func newAnalyzerMetrics(reg prometheus.Registerer) *analyzerMetrics {
@@ -399,11 +416,13 @@ func newAnalyzerMetrics(reg prometheus.Registerer) *analyzerMetrics {
 			Name: "spans_total", Help: "Spans analysed."}),
 		findings: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "tracehound", Subsystem: "analysis",
 			Name: "finding_observations_total", Help: "Finding observations written."}),
+		backlog: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "tracehound", Subsystem: "analysis",
+			Name: "backlog_units", Help: "Analysis units ready but not yet analysed."}),
 		lag: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "tracehound", Subsystem: "analysis",
-			Name: "lag_seconds", Help: "Age of the newest analysed window's end."}),
+			Name: "lag_seconds", Help: "Age of the oldest ingestion window that is ready but not yet analysed (0 when caught up)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.units, m.unitDuration, m.traces, m.spans, m.findings, m.lag)
+		reg.MustRegister(m.units, m.unitDuration, m.traces, m.spans, m.findings, m.lag, m.backlog)
 	}
 	return m
 }

@@ -5,6 +5,9 @@
 -- Non-string attribute values are JSON-encoded in the typed_* maps.
 -- non_replicated_deduplication_window lets a retried batch (same
 -- insert_deduplication_token) be dropped instead of stored twice.
+-- index_granularity 2048 (not 8192): a trace's spans sit in a few granules
+-- (one per service/operation), so smaller granules cut what a trace-by-id
+-- lookup reads fourfold, for a primary index four times as large.
 -- ingested_at (server time of the insert) drives trace assembly: a trace is
 -- analysed once no span of it has arrived for the idle window.
 CREATE TABLE IF NOT EXISTS {{.Database}}.spans
@@ -38,4 +41,4 @@ ENGINE = MergeTree
 PARTITION BY toDate(start)
 ORDER BY (service, name, start)
 TTL toDateTime(start) + toIntervalSecond({{.TTLSeconds}})
-SETTINGS non_replicated_deduplication_window = 1000, ttl_only_drop_parts = 1
+SETTINGS non_replicated_deduplication_window = 1000, ttl_only_drop_parts = 1, index_granularity = 2048

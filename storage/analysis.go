@@ -170,10 +170,17 @@ func (s *Store) LoadTraces(ctx context.Context, ids [][16]byte) (map[[16]byte][]
 		for j := range part {
 			args[j] = string(part[j][:])
 		}
+		// Bound the scan by the traces' time range (from the traces table,
+		// keyed by trace_id): the bloom filter alone lets most granules of a
+		// large id list through.
+		var from, to time.Time
+		if err := s.conn.QueryRow(ctx, `SELECT min(start), max(end) FROM `+s.db+`.traces WHERE trace_id IN (?)`, args).Scan(&from, &to); err != nil {
+			return nil, fmt.Errorf("loading traces: %w", err)
+		}
 		rows, err := s.conn.Query(ctx, `SELECT `+spanReadColumns+` FROM `+s.db+`.spans
-		WHERE trace_id IN (?) AND start >= (SELECT min(start) FROM `+s.db+`.traces WHERE trace_id IN (?))
+		WHERE trace_id IN (?) AND start >= fromUnixTimestamp64Nano(?) AND start <= fromUnixTimestamp64Nano(?)
 		ORDER BY trace_id, start
-		LIMIT 1 BY trace_id, span_id`, args, args)
+		LIMIT 1 BY trace_id, span_id`, args, from.UnixNano(), to.UnixNano())
 		if err != nil {
 			return nil, fmt.Errorf("loading traces: %w", err)
 		}
