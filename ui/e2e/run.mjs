@@ -3,7 +3,8 @@
 //
 // Starts `tracehound serve` (embedded ClickHouse, fast analysis settings),
 // feeds it with `tracehound demo` (planted N+1, slow query, 5 MiB responses,
-// decoys) and a 20,000-span trace, waits until the API reports the planted
+// decoys) and a 20,000-span trace, with an alerting rule on chatty findings
+// that notifies a webhook served by this script, waits until the API reports the planted
 // findings, then drives Debian's chromium through playwright-core with real
 // clicks and keys. Screenshots of every view, light and dark, go to
 // test-artifacts/ui/. Prints "N passed, M failed" last; exits non-zero on
@@ -15,6 +16,7 @@
 // E2E_FILTER (run only tests whose name contains it),
 // TRACEHOUND_URL + TRACEHOUND_OTLP_HTTP (use a running, already fed server).
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -57,9 +59,57 @@ async function waitFor(fn, { timeout = 30_000, interval = 250, what = 'condition
 
 // ---------------------------------------------------------------- server
 
-function startServer(tmp) {
+const ALERT_RULE = 'e2e-chatty-calls';
+const ALERT_RECEIVER = 'e2e-webhook';
+
+/** The webhook receiver of the alerting rule: records every notification (Alertmanager's webhook payload). */
+function startWebhook() {
+  const received = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (b) => (body += b));
+    req.on('end', () => {
+      try {
+        received.push(JSON.parse(body));
+      } catch {
+        received.push({ raw: body });
+      }
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('ok');
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve({ server, received, url: `http://127.0.0.1:${server.address().port}/alerts` }));
+  });
+}
+
+/** Analysis fast enough for a test; alerts evaluated every second and notified at once (docs/alerts.md). */
+function serverConfig(webhookUrl) {
+  return `analysis:
+  idle: 1s
+  window: 1s
+  interval: 200ms
+alerting:
+  evaluation_interval: 1s
+  route:
+    group_wait: 0s
+    group_interval: 5s
+  rules:
+    - name: ${ALERT_RULE}
+      finding: {kind: chatty}
+      annotations:
+        description: "Planted by the demo: batch the {{ $labels.peer }} calls."
+      receivers: [${ALERT_RECEIVER}]
+  receivers:
+    - name: ${ALERT_RECEIVER}
+      webhook: {url: "${webhookUrl}"}
+`;
+}
+
+function startServer(tmp, webhookUrl) {
   const cfg = path.join(tmp, 'config.yaml');
-  writeFileSync(cfg, 'analysis:\n  idle: 1s\n  window: 1s\n  interval: 200ms\n');
+  writeFileSync(cfg, serverConfig(webhookUrl));
   const args = [
     'serve',
     '--data-dir', path.join(tmp, 'data'),
@@ -241,16 +291,24 @@ test('clicking the chatty edge shows its finding', async (page) => {
 });
 
 test('opening an example trace shows the waterfall with the critical path', async (page) => {
+  // Examples rotate as later traces are analysed: compare with the finding as
+  // the page received it, and as the API has it now.
+  const seen = new Set();
+  const onResponse = async (res) => {
+    if (!new URL(res.url()).pathname.startsWith('/api/v1/findings')) return;
+    const body = await res.json().catch(() => null);
+    for (const f of body?.findings ?? []) if (f.id === ctx.chatty.id) f.example_trace_ids.forEach((id) => seen.add(id));
+  };
+  page.on('response', onResponse);
   await page.goto(ctx.edgeUrl);
   await waitForMap(page);
   const link = page.getByTestId('edge-details').locator('[data-testid=finding-brief][data-kind=chatty] [data-testid=example-trace]').first();
   await link.click();
   await page.waitForURL(/\/traces\/[0-9a-f]{32}/);
+  page.off('response', onResponse);
   const traceId = /\/traces\/([0-9a-f]{32})/.exec(page.url())[1];
-  // Examples rotate as later traces are analysed: compare with the finding as
-  // the API has it now.
   const fresh = (await getJSON(ctx.base, '/api/v1/findings?kind=chatty')).findings.find((x) => x.id === ctx.chatty.id);
-  const examples = new Set([...ctx.chatty.example_trace_ids, ...(fresh?.example_trace_ids ?? [])]);
+  const examples = new Set([...ctx.chatty.example_trace_ids, ...(fresh?.example_trace_ids ?? []), ...seen]);
   assert(examples.has(traceId), `opened ${traceId}, not an example of the finding`);
   await page.getByTestId('waterfall').waitFor();
   await waitFor(() => page.locator('.wf-row').count(), { what: 'waterfall rows' });
@@ -303,6 +361,80 @@ test('findings page lists the planted problems', async (page) => {
   assert(/5(\.0)? MiB|MiB/.test(edge), 'the edge should show its response size');
 });
 
+test('alerts page lists firing alerts and rules', async (page) => {
+  // The rule on chatty findings fires once the analyzer has reported the N+1.
+  const isChatty = (a) => a.state === 'firing' && a.labels.kind === 'chatty' && a.labels.service === ctx.chatty.service;
+  const alert = await waitFor(async () => (await getJSON(ctx.base, '/api/v1/alerts')).alerts.find(isChatty), {
+    timeout: 60_000,
+    interval: 1000,
+    what: 'the chatty alert to fire (GET /api/v1/alerts)',
+  });
+  const rule = (await getJSON(ctx.base, '/api/v1/alerts/rules')).rules.find((r) => r.name === alert.rule);
+  assert(rule, `no rule ${alert.rule} in /api/v1/alerts/rules`);
+
+  await page.goto(`${ctx.base}/alerts`);
+  const card = page.locator(`[data-testid=alert-card][data-alertname="${alert.labels.alertname}"]`).first();
+  await card.waitFor();
+  const text = await card.innerText();
+  assert((await card.getAttribute('data-state')) === 'firing' && has(text, 'Firing since'), `alert card not firing: ${text.slice(0, 200)}`);
+  assert(text.includes(alert.annotations.summary) && text.includes('N+1'), `alert card lacks the summary: ${text.slice(0, 300)}`);
+  for (const [k, v] of [['service', ctx.chatty.service], ['peer', ctx.chatty.peer], ['kind', 'chatty']]) {
+    const chip = card.getByRole('button', { name: `${k}=${v}`, exact: true });
+    assert(await chip.isVisible(), `no label chip ${k}=${v}`);
+  }
+  const findingLink = await card.getByTestId('alert-link-finding').getAttribute('href');
+  assert(findingLink.includes(`id=${alert.annotations.finding_id}`), `finding link: ${findingLink}`);
+  assert((await card.getByTestId('alert-link-service').getAttribute('href')) === `/?node=${ctx.chatty.service}`, 'service link should open its map node');
+  const tab = await page.getByRole('tab', { name: /Firing/ }).innerText();
+  assert(/[1-9]/.test(tab), `the Firing tab should count the alert: ${tab}`);
+  await shot(page, 'alerts-light');
+
+  // A label chip filters through the URL.
+  await card.getByRole('button', { name: `service=${ctx.chatty.service}`, exact: true }).click();
+  await waitFor(async () => new URL(page.url()).searchParams.getAll('label').includes(`service=${ctx.chatty.service}`), { what: 'label filter in the URL' });
+  await page.getByRole('button', { name: `Remove filter service=${ctx.chatty.service}` }).click();
+
+  // Rules: the condition in plain words, for:, receivers.
+  await page.getByRole('tab', { name: /Rules/ }).click();
+  await waitFor(async () => new URL(page.url()).searchParams.get('tab') === 'rules', { what: 'rules tab in the URL' });
+  const row = page.locator(`[data-testid=rule-row][data-rule="${rule.name}"]`);
+  await row.waitFor();
+  const rowText = await row.innerText();
+  assert(has(rowText, 'finding') && has(rowText, 'chatty-calls finding') && has(rowText, 'seen within the last'), `rule row: ${rowText}`);
+  for (const r of rule.receivers) assert(rowText.includes(r), `rule row lacks receiver ${r}: ${rowText}`);
+  assert(has(rowText, '1 firing') || /\d+ firing/i.test(rowText), `rule row should count its firing alert: ${rowText}`);
+
+  // Deliveries, reached with the keyboard: the webhook got the notification.
+  if (ctx.webhook) {
+    await waitFor(() => ctx.webhook.received.some((n) => n.alerts?.some((a) => a.labels?.alertname === alert.labels.alertname)), {
+      timeout: 30_000,
+      what: 'the webhook to receive the notification',
+    });
+    await waitFor(
+      async () => (await getJSON(ctx.base, `/api/v1/alerts/deliveries?receiver=${ALERT_RECEIVER}&outcome=success`)).deliveries.length > 0,
+      { timeout: 30_000, interval: 500, what: 'the delivery record' },
+    );
+  }
+  await page.getByRole('tab', { name: /Rules/ }).focus();
+  await page.keyboard.press('ArrowRight');
+  await waitFor(async () => new URL(page.url()).searchParams.get('tab') === 'deliveries', { what: 'deliveries tab in the URL' });
+  if (ctx.webhook) {
+    const delivery = page.locator('[data-testid=delivery-row][data-outcome=success]', { hasText: ALERT_RECEIVER }).first();
+    await delivery.waitFor();
+    const d = await delivery.innerText();
+    assert(d.includes('200') && has(d, 'webhook'), `delivery row: ${d}`);
+  } else {
+    await page.locator('[data-testid=deliveries-table], [data-testid=empty]').first().waitFor();
+  }
+  await shot(page, 'alerts-deliveries-light');
+
+  // The example trace of the alert opens the waterfall.
+  await page.goto(`${ctx.base}/alerts`);
+  await card.getByTestId('alert-link-trace').click();
+  await page.waitForURL(/\/traces\/[0-9a-f]{32}/);
+  await page.getByTestId('waterfall').waitFor();
+});
+
 test('services list shows RED metrics and sorts', async (page) => {
   await page.goto(`${ctx.base}/services`);
   const table = page.getByTestId('services-table');
@@ -314,7 +446,9 @@ test('services list shows RED metrics and sorts', async (page) => {
   await table.getByRole('button', { name: /^p95/ }).click();
   await waitFor(async () => new URL(page.url()).searchParams.get('sort') === 'p95_ms', { what: 'sort in URL' });
   const slowest = [...ctx.services].sort((a, b) => b.p95_ms - a.p95_ms)[0].name;
-  const first = await table.locator('tbody tr').first().innerText();
+  // The URL changes a moment before the table re-renders.
+  let first = '';
+  await waitFor(async () => (first = await table.locator('tbody tr').first().innerText()).includes(slowest), { timeout: 5000, what: 'the sorted table' }).catch(() => {});
   assert(first.includes(slowest), `first row after sorting by p95 should be ${slowest}: ${first}`);
   await page.getByLabel('Filter services').fill('pay');
   await waitFor(async () => (await table.locator('tbody tr').count()) === ctx.services.filter((s) => s.name.includes('pay')).length, { what: 'filter' });
@@ -430,6 +564,9 @@ test('dark theme: every view', async (page) => {
   await page.goto(ctx.traceUrl);
   await page.getByTestId('span-details').waitFor();
   await shot(page, 'trace-dark');
+  await page.goto(`${ctx.base}/alerts`);
+  await page.getByTestId('alert-card').first().waitFor();
+  await shot(page, 'alerts-dark');
   await page.goto(`${ctx.base}/findings`);
   await page.getByTestId('finding-card').first().waitFor();
   await shot(page, 'findings-dark');
@@ -612,8 +749,9 @@ async function main() {
     } else {
       assert(existsSync(BIN), `${BIN} not found: run make build`);
       assert(existsSync(CHROMIUM), `${CHROMIUM} not found: apt-get install -y chromium`);
-      log(`> ${BIN} serve (data in ${tmp})`);
-      server = await startServer(tmp);
+      ctx.webhook = await startWebhook();
+      log(`> ${BIN} serve (data in ${tmp}), alerts to the webhook at ${ctx.webhook.url}`);
+      server = await startServer(tmp, ctx.webhook.url);
       log(`  UI and API at ${server.base}, OTLP gRPC ${server.grpc}`);
       const index = await fetch(`${server.base}/`).then((r) => r.text());
       assert(index.includes('id="root"'), `the binary serves no built UI at / (got: ${index.slice(0, 120)}); build it with make build`);
@@ -677,6 +815,7 @@ async function main() {
       writeFileSync(path.join(ARTIFACTS, 'server.log'), server.output());
       await stopServer(server);
     }
+    ctx.webhook?.server.close();
     rmSync(tmp, { recursive: true, force: true });
   }
   log(`screenshots: ${ARTIFACTS}`);

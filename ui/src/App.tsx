@@ -5,6 +5,7 @@ import { Component, type ReactNode, useState } from 'react';
 import { Link, Navigate, Route, Routes, useLocation } from 'react-router-dom';
 import { AppShell } from './components/AppShell';
 import { Empty } from './components/StateViews';
+import { AlertsPage } from './pages/AlertsPage/AlertsPage';
 import { FindingsPage } from './pages/FindingsPage/FindingsPage';
 import { MapPage } from './pages/MapPage/MapPage';
 import { ServicesPage } from './pages/ServicesPage/ServicesPage';
@@ -22,6 +23,7 @@ export function AppRoutes() {
         <Route path="traces" element={<Guard><TracesPage /></Guard>} />
         <Route path="traces/:traceId" element={<Guard><TracePage /></Guard>} />
         <Route path="findings" element={<Guard><FindingsPage /></Guard>} />
+        <Route path="alerts" element={<Guard><AlertsPage /></Guard>} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>

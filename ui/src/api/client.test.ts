@@ -9,6 +9,13 @@ describe('toQueryString', () => {
     expect(toQueryString({ service: 'a b', operation: '', limit: 20, from: undefined, to: null })).toBe('?service=a+b&limit=20');
     expect(toQueryString({})).toBe('');
   });
+
+  it('repeats a parameter given as an array', () => {
+    expect(toQueryString({ label: ['service=orders', 'kind=chatty', ''], state: 'all' })).toBe(
+      '?label=service%3Dorders&label=kind%3Dchatty&state=all',
+    );
+    expect(toQueryString({ label: [] })).toBe('');
+  });
 });
 
 describe('getJSON', () => {
@@ -23,6 +30,23 @@ describe('getJSON', () => {
     const q = calls[0].searchParams;
     expect(calls[0].pathname).toBe('/api/v1/traces');
     expect(Object.fromEntries(q)).toEqual({ from: '1000', to: '2000', service: 'orders', min_duration_ms: '300', limit: '50' });
+  });
+
+  it('asks for alerts with repeated label matchers, rules and deliveries', async () => {
+    const { calls } = mockApi({
+      '/api/v1/alerts': { body: { alerts: [] } },
+      '/api/v1/alerts/rules': { body: { rules: [] } },
+      '/api/v1/alerts/deliveries': { body: { deliveries: [] } },
+    });
+    await api.alerts({ state: 'all', labels: ['service=orders-service', 'kind=chatty'] });
+    expect(calls[0].pathname).toBe('/api/v1/alerts');
+    expect(calls[0].searchParams.get('state')).toBe('all');
+    expect(calls[0].searchParams.getAll('label')).toEqual(['service=orders-service', 'kind=chatty']);
+    await api.alertRules();
+    expect(calls[1].pathname).toBe('/api/v1/alerts/rules');
+    await api.alertDeliveries({ from: 1000, to: 2000, receiver: 'ops', outcome: 'failed', limit: 50 });
+    expect(calls[2].pathname).toBe('/api/v1/alerts/deliveries');
+    expect(Object.fromEntries(calls[2].searchParams)).toEqual({ from: '1000', to: '2000', receiver: 'ops', outcome: 'failed', limit: '50' });
   });
 
   it('turns the error envelope into an ApiError', async () => {

@@ -2,8 +2,13 @@
 // ApiError carrying the server's {error, error_type} envelope, so pages can
 // show the server's own message instead of a blank screen.
 import type {
+  AlertDeliveriesResponse,
+  AlertRulesResponse,
+  AlertsQuery,
+  AlertsResponse,
   ApiErrorBody,
   ApiErrorType,
+  DeliveriesQuery,
   FindingsQuery,
   FindingsResponse,
   ServiceGraphResponse,
@@ -27,13 +32,17 @@ export class ApiError extends Error {
   }
 }
 
-type Params = Record<string, string | number | undefined | null>;
+type Params = Record<string, string | number | undefined | null | string[]>;
 
-/** Builds a query string, leaving out empty values. */
+/** Builds a query string, leaving out empty values; an array repeats its parameter. */
 export function toQueryString(params: Params): string {
   const sp = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
     if (v === undefined || v === null || v === '') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) if (x !== '') sp.append(k, x);
+      continue;
+    }
     sp.set(k, String(v));
   }
   const s = sp.toString();
@@ -99,6 +108,15 @@ export const api = {
     getJSON<FindingsResponse>(
       '/findings',
       { ...window(q), kind: q.kind, service: q.service, limit: q.limit },
+      signal,
+    ),
+  alerts: (q: AlertsQuery, signal?: AbortSignal) =>
+    getJSON<AlertsResponse>('/alerts', { state: q.state, since: q.since, to: q.to, label: q.labels }, signal),
+  alertRules: (signal?: AbortSignal) => getJSON<AlertRulesResponse>('/alerts/rules', {}, signal),
+  alertDeliveries: (q: DeliveriesQuery, signal?: AbortSignal) =>
+    getJSON<AlertDeliveriesResponse>(
+      '/alerts/deliveries',
+      { ...window(q), receiver: q.receiver, outcome: q.outcome, limit: q.limit },
       signal,
     ),
 };

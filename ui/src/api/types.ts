@@ -216,3 +216,116 @@ export interface FindingsQuery extends TimeWindow {
 export interface FindingsResponse {
   findings: Finding[];
 }
+
+// GET /api/v1/alerts, /alerts/rules, /alerts/deliveries (docs/alerts.md, web/alerts.go)
+
+export type AlertState = 'firing' | 'pending' | 'resolved';
+
+export interface Alert {
+  /** FNV-1a hash of the sorted labels (Alertmanager's fingerprint). */
+  fingerprint: string;
+  rule: string;
+  state: AlertState;
+  /** alertname, kind, service, operation, peer, severity (metric rules: scope, metric, peer_kind) and the rule's labels. */
+  labels: Record<string, string>;
+  /** summary, finding_id, score, occurrences, last_seen, peer_kind, example_trace_id (finding rules); value, threshold (metric rules); the rule's. */
+  annotations: Record<string, string>;
+  value: number;
+  active_at: string;
+  /** null while pending. */
+  fired_at: string | null;
+  /** null unless resolved. */
+  resolved_at: string | null;
+  evaluated_at: string;
+  generator_url: string;
+}
+
+export interface AlertsQuery {
+  /** firing (the server's default), pending, resolved or all. */
+  state?: AlertState | 'all';
+  since?: number | string;
+  to?: number | string;
+  /** name=value pairs, all must match (the repeatable label parameter). */
+  labels?: string[];
+}
+
+export interface AlertsResponse {
+  alerts: Alert[];
+}
+
+export interface FindingRuleSpec {
+  /** Empty: any kind. */
+  kind: FindingKind | '';
+  min_severity: Severity;
+  /** Empty: any service; a name or a glob. */
+  service: string;
+  /** Go duration, e.g. "10m0s". */
+  window: string;
+}
+
+export type MetricOp = '>' | '>=' | '<' | '<=';
+
+export interface MetricRuleSpec {
+  scope: 'service' | 'edge';
+  /** p50_ms, p95_ms, p99_ms, error_rate; edges also calls_per_trace, request_bytes, response_bytes. */
+  name: string;
+  service: string;
+  peer: string;
+  op: MetricOp;
+  threshold: number;
+  /** Go duration, e.g. "5m0s". */
+  lookback: string;
+  min_count: number;
+}
+
+export interface AlertRule {
+  name: string;
+  type: 'finding' | 'metric';
+  /** The server's one-sentence description. */
+  condition: string;
+  /** Go duration, e.g. "2m0s". */
+  for: string;
+  /** Absent on finding rules that take the finding's severity. */
+  severity?: Severity;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** Receivers notified (every receiver when the rule names none). */
+  receivers: string[];
+  finding?: FindingRuleSpec;
+  metric?: MetricRuleSpec;
+}
+
+export interface AlertRulesResponse {
+  rules: AlertRule[];
+}
+
+export type DeliveryOutcome = 'success' | 'retry' | 'failed';
+
+export interface AlertDelivery {
+  at: string;
+  receiver: string;
+  integration: 'webhook' | 'slack' | 'alertmanager' | string;
+  group_key: string;
+  seq: number;
+  /** firing or resolved: the notification's status. */
+  status: string;
+  alerts: number;
+  attempt: number;
+  outcome: DeliveryOutcome;
+  /** 0 when no HTTP answer came (network error, timeout). */
+  http_status: number;
+  /** Redacted: URLs show as scheme://host/<redacted>. */
+  error: string;
+  duration_ms: number;
+  instance: string;
+}
+
+export interface DeliveriesQuery extends TimeWindow {
+  receiver?: string;
+  outcome?: DeliveryOutcome;
+  limit?: number;
+}
+
+export interface AlertDeliveriesResponse {
+  deliveries: AlertDelivery[];
+}

@@ -5,7 +5,7 @@ import { renderAt } from '../test/render';
 import { AppShell } from './AppShell';
 
 describe('AppShell', () => {
-  it('has the four views in the nav and carries the time range', () => {
+  it('has the five views in the nav and carries the time range', () => {
     renderAt(<AppShell />, { route: '/services?range=6h&q=pay' });
     const nav = screen.getByRole('navigation', { name: 'Main' });
     const links = [...nav.querySelectorAll('a.nav-link')].map((a) => [a.textContent, a.getAttribute('href')]);
@@ -14,6 +14,7 @@ describe('AppShell', () => {
       ['Services', '/services?range=6h'],
       ['Traces', '/traces?range=6h'],
       ['Findings', '/findings?range=6h'],
+      ['Alerts', '/alerts?range=6h'],
     ]);
     expect(screen.getByRole('link', { name: 'Services' })).toHaveClass('active');
   });

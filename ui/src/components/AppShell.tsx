@@ -1,9 +1,9 @@
 // The frame of every view: the left navigation (Map, Services, Traces,
-// Findings), the theme switch and the page outlet. Nav links carry the
+// Findings, Alerts), the theme switch and the page outlet. Nav links carry the
 // current time range so a window chosen on one view stays on the next.
 import { useEffect, useState } from 'react';
 import { NavLink, Outlet, useLocation } from 'react-router-dom';
-import { AlertIcon, ListIcon, Logo, MapIcon, MoonIcon, SunIcon, TracesIcon } from './Icons';
+import { AlertIcon, BellIcon, ListIcon, Logo, MapIcon, MoonIcon, SunIcon, TracesIcon } from './Icons';
 import { type Theme, applyTheme, currentTheme } from '../utils/theme';
 import { timeRangeSearch } from '../utils/timeRange';
 
@@ -22,6 +22,7 @@ const LINKS = [
   { to: '/services', label: 'Services', icon: ListIcon, end: false },
   { to: '/traces', label: 'Traces', icon: TracesIcon, end: false },
   { to: '/findings', label: 'Findings', icon: AlertIcon, end: false },
+  { to: '/alerts', label: 'Alerts', icon: BellIcon, end: false },
 ];
 
 export function AppShell() {

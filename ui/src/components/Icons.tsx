@@ -47,6 +47,12 @@ export const AlertIcon = (p: P) => (
     <path d="M12 10v4M12 17h.01" />
   </Svg>
 );
+export const BellIcon = (p: P) => (
+  <Svg {...p}>
+    <path d="M6 9a6 6 0 0 1 12 0c0 6 2.5 8 2.5 8h-17S6 15 6 9z" />
+    <path d="M10.3 20.5a2 2 0 0 0 3.4 0" />
+  </Svg>
+);
 export const SunIcon = (p: P) => (
   <Svg {...p}>
     <circle cx="12" cy="12" r="4" />

@@ -5,7 +5,7 @@
 // cache is shared by every view that shows the same window.
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { api } from '../api/client';
-import type { FindingKind } from '../api/types';
+import type { DeliveryOutcome, FindingKind } from '../api/types';
 import { type TimeRange, resolveWindow, timeRangeKey } from '../utils/timeRange';
 
 export const FINDINGS_LIMIT = 1000;
@@ -68,5 +68,40 @@ export function useTrace(traceId: string) {
     queryFn: ({ signal }) => api.trace(traceId, signal),
     // A trace only grows while late spans arrive; keep it a minute.
     staleTime: 60_000,
+  });
+}
+
+/** Alerts change at every evaluation (15 s by default): poll while the page is open. */
+export const ALERTS_POLL_MS = 15_000;
+
+/**
+ * Every firing and pending alert and those resolved in the last hour
+ * (state=all, no since), filtered by label matchers ("name=value").
+ */
+export function useAlerts(labels: string[] = []) {
+  return useQuery({
+    queryKey: ['alerts', 'all', ...labels],
+    queryFn: ({ signal }) => api.alerts({ state: 'all', labels }, signal),
+    placeholderData: keepPreviousData,
+    refetchInterval: ALERTS_POLL_MS,
+  });
+}
+
+/** The configured rules: fixed while the server runs. */
+export function useAlertRules() {
+  return useQuery({
+    queryKey: ['alert-rules'],
+    queryFn: ({ signal }) => api.alertRules(signal),
+    staleTime: 5 * 60_000,
+  });
+}
+
+export function useAlertDeliveries(tr: TimeRange, q: { receiver?: string; outcome?: DeliveryOutcome } = {}) {
+  return useQuery({
+    queryKey: ['alert-deliveries', timeRangeKey(tr), q.receiver ?? '', q.outcome ?? ''],
+    queryFn: ({ signal }) =>
+      api.alertDeliveries({ ...resolveWindow(tr), receiver: q.receiver, outcome: q.outcome, limit: 500 }, signal),
+    placeholderData: keepPreviousData,
+    refetchInterval: ALERTS_POLL_MS,
   });
 }

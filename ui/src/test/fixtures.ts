@@ -1,5 +1,14 @@
 // API responses shaped like the demo's (docs/api.md), for unit tests.
-import type { Finding, ServiceGraphResponse, ServiceStats, Span, TraceResponse } from '../api/types';
+import type {
+  Alert,
+  AlertDelivery,
+  AlertRule,
+  Finding,
+  ServiceGraphResponse,
+  ServiceStats,
+  Span,
+  TraceResponse,
+} from '../api/types';
 
 export const services: ServiceStats[] = [
   { name: 'api-gateway', requests: 600, errors: 6, error_rate: 0.01, p50_ms: 40, p95_ms: 120, p99_ms: 300 },
@@ -176,3 +185,144 @@ export const smallTrace: TraceResponse = {
     span('c', 'root', 50, 40, { service: 'payments', on_critical_path: true, status_code: 'error', status_message: 'card declined' }),
   ],
 };
+
+// Alerting (docs/alerts.md), as a server with the demo's data and these rules answers.
+
+export const chattyRule: AlertRule = {
+  name: 'chatty-calls',
+  type: 'finding',
+  condition: 'a chatty finding of severity low or more was last seen within 10m',
+  for: '0s',
+  labels: { team: 'shop' },
+  annotations: {},
+  receivers: ['ops-webhook'],
+  finding: { kind: 'chatty', min_severity: 'low', service: '', window: '10m0s' },
+};
+
+export const slowPaymentsRule: AlertRule = {
+  name: 'slow-payments',
+  type: 'metric',
+  condition: 'p99_ms of calls from payments-service to any > 100 over the last 5m (at least 1 calls)',
+  for: '2m0s',
+  severity: 'critical',
+  labels: {},
+  annotations: {},
+  receivers: ['ops-webhook', 'slack'],
+  metric: { scope: 'edge', name: 'p99_ms', service: 'payments-service', peer: '', op: '>', threshold: 100, lookback: '5m0s', min_count: 1 },
+};
+
+export const errorRateRule: AlertRule = {
+  name: 'payments-errors',
+  type: 'metric',
+  condition: 'error_rate of service payments-* > 0.05 over the last 10m (at least 50 requests)',
+  for: '5m0s',
+  severity: 'high',
+  labels: {},
+  annotations: {},
+  receivers: ['slack'],
+  metric: { scope: 'service', name: 'error_rate', service: 'payments-*', peer: '', op: '>=', threshold: 0.05, lookback: '10m0s', min_count: 50 },
+};
+
+export const alertRules: AlertRule[] = [chattyRule, slowPaymentsRule, errorRateRule];
+
+export const chattyAlert: Alert = {
+  fingerprint: 'fc3efe3d1dac9548',
+  rule: 'chatty-calls',
+  state: 'firing',
+  labels: {
+    alertname: 'chatty-calls',
+    kind: 'chatty',
+    operation: 'GET /items/{id}',
+    peer: 'inventory-service',
+    service: 'orders-service',
+    severity: 'medium',
+    team: 'shop',
+  },
+  annotations: {
+    example_trace_id: '46c8cdfcc8121db2fa350894227acae1',
+    finding_id: '39b8f1bb5c478996',
+    last_seen: '2026-11-26T03:39:53Z',
+    occurrences: '11',
+    peer_kind: 'service',
+    score: '30.2',
+    summary: 'orders-service calls inventory-service GET /items/{id} 10× per request sequentially (N+1); batching would save ~56 ms per request',
+    description: 'Batch the item lookups.',
+    runbook_url: 'https://runbooks.example.com/n-plus-one?service=orders-service',
+  },
+  value: 30.2,
+  active_at: '2026-11-26T03:39:56.309Z',
+  fired_at: '2026-11-26T03:39:56.309Z',
+  resolved_at: null,
+  evaluated_at: '2026-11-26T03:40:32.309Z',
+  generator_url: 'http://127.0.0.1:8080/findings?kind=chatty&service=orders-service',
+};
+
+export const slowPaymentsAlert: Alert = {
+  fingerprint: '9f5d615b042fb562',
+  rule: 'slow-payments',
+  state: 'pending',
+  labels: {
+    alertname: 'slow-payments',
+    kind: 'metric',
+    metric: 'p99_ms',
+    peer: 'postgresql/shop',
+    peer_kind: 'database',
+    scope: 'edge',
+    service: 'payments-service',
+    severity: 'critical',
+  },
+  annotations: {
+    summary: 'p99 latency of calls from payments-service to postgresql/shop is 601.63 ms (> 100 ms over the last 5m)',
+    threshold: '100',
+    value: '601.63430275',
+  },
+  value: 601.63430275,
+  active_at: '2026-11-26T03:39:56.309Z',
+  fired_at: null,
+  resolved_at: null,
+  evaluated_at: '2026-11-26T03:40:32.309Z',
+  generator_url: 'http://127.0.0.1:8080/servicegraph?source=payments-service&target=postgresql%2Fshop',
+};
+
+export const resolvedAlert: Alert = {
+  ...chattyAlert,
+  fingerprint: '0123456789abcdef',
+  state: 'resolved',
+  labels: { ...chattyAlert.labels, service: 'catalog-service', peer: 'image-service' },
+  resolved_at: '2026-11-26T03:50:00Z',
+};
+
+export const alerts: Alert[] = [chattyAlert, slowPaymentsAlert, resolvedAlert];
+
+export const deliveries: AlertDelivery[] = [
+  {
+    at: '2026-11-26T03:40:10.710Z',
+    receiver: 'slack',
+    integration: 'slack',
+    group_key: '{}:{alertname="slow-payments"}',
+    seq: 1,
+    status: 'firing',
+    alerts: 1,
+    attempt: 2,
+    outcome: 'retry',
+    http_status: 503,
+    error: 'https://hooks.slack.com/<redacted> responded 503 Service Unavailable',
+    duration_ms: 3.2,
+    instance: 'collector-1',
+  },
+  {
+    at: '2026-11-26T03:39:57.076Z',
+    receiver: 'ops-webhook',
+    integration: 'webhook',
+    group_key: '{}:{alertname="chatty-calls"}',
+    seq: 1,
+    status: 'firing',
+    alerts: 1,
+    attempt: 1,
+    outcome: 'success',
+    http_status: 200,
+    error: '',
+    duration_ms: 16.958,
+    instance: 'collector-1',
+  },
+];

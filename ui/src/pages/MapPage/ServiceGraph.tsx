@@ -10,11 +10,25 @@ import { layeredLayout } from '../../utils/layout';
 import { FitIcon, MinusIcon, PlusIcon } from '../../components/Icons';
 import { buildStylesheet, readPalette } from './cyStyle';
 
+// Cytoscape injects a <style> element (id below) into <head> unless an
+// element with that id exists. The server's Content-Security-Policy allows
+// no inline styles beyond index.html's, so the rule it would add
+// (.__________cytoscape_container { position: relative }) lives in
+// styles.css, and an empty marker stops the injection.
+const CY_STYLESHEET_ID = '__________cytoscape_stylesheet';
+
 let registered = false;
 function register() {
   if (!registered) {
     cytoscape.use(dagre);
     registered = true;
+  }
+  if (!document.getElementById(CY_STYLESHEET_ID)) {
+    const marker = document.createElement('meta');
+    marker.id = CY_STYLESHEET_ID;
+    marker.setAttribute('name', 'cytoscape-stylesheet');
+    marker.setAttribute('content', 'in styles.css');
+    document.head.prepend(marker);
   }
 }
 
