@@ -7,8 +7,9 @@ LIBCHDB   := lib/libchdb.so
 DATA_DIR  ?= data
 GOFLAGS_BUILD := -trimpath
 TEST_TIMEOUT ?= 25m
+FUZZTIME  ?= 30s
 
-.PHONY: all build run test test-go chdb deps demo docs fmt vet clean compose-check help
+.PHONY: all build run test test-go chdb deps demo docs fmt vet clean compose-check help fuzz soak
 
 all: build
 
@@ -18,6 +19,8 @@ help:
 	@echo "make build    build $(BIN)"
 	@echo "make demo     send demo traffic with planted problems to a running server"
 	@echo "make bench    run the ingest benchmark (docs/benchmarks.md)"
+	@echo "make soak     run the soak benchmark: overload, ClickHouse pause, memory, loss (docs/benchmarks.md)"
+	@echo "make fuzz     run every fuzz target for FUZZTIME (default 30s) each"
 	@echo "make chdb     fetch the pinned libchdb.so into $(LIBCHDB)"
 
 deps:
@@ -50,6 +53,25 @@ vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+
+# Go fuzz targets as package:target. `make test` runs their seed corpora
+# (they are ordinary tests); `make fuzz` fuzzes each for FUZZTIME.
+FUZZ_TARGETS := ./ingest:FuzzConvertProto ./ingest:FuzzConvertJSON ./ingest:FuzzHTTPExport \
+	./web:FuzzParseTraceQuery ./web:FuzzParseWindow ./web:FuzzParseTraceID ./web:FuzzAPIQuery \
+	./internal/config:FuzzLoadConfig ./storage/wal:FuzzWALRecord ./storage/wal:FuzzWALSegment
+
+fuzz: deps
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== $$fn ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
+
+# Soak benchmark (bench/cmd/thsoak, a few minutes): memory over time,
+# accepted vs refused, end-to-end loss. Extra flags in SOAK_ARGS.
+SOAK_ARGS ?=
+soak: build chdb
+	cd bench && $(GO) run ./cmd/thsoak --bin $(CURDIR)/$(BIN) $(SOAK_ARGS)
 
 # docker-compose.yml is validated without a Docker engine (none runs here).
 compose-check:

@@ -82,7 +82,7 @@ func TestBadInputHTTP(t *testing.T) {
 		{"oversized request", "application/x-protobuf", nil, huge, 413,
 			"request body is 17825792 bytes, above the 16777216-byte limit (otlp.max_request_bytes)", false},
 		{"gzip bomb", "application/json", map[string]string{"Content-Encoding": "gzip"}, bomb, 413,
-			"decompressed body exceeds the 67108864-byte limit (otlp.max_decompressed_bytes)", false},
+			fmt.Sprintf("body of %d bytes decompresses to more than 100 times its size (otlp.max_decompression_ratio)", len(bomb)), false},
 		{"unknown content type", "text/plain", nil, []byte("hello"), 415,
 			`unsupported Content-Type "text/plain"; send application/x-protobuf or application/json`, false},
 		{"unsupported encoding", "application/json", map[string]string{"Content-Encoding": "br"}, []byte("{}"), 415,

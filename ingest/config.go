@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+
+	"github.com/tracehound/tracehound/internal/tlsutil"
 )
 
 // configPrefix names the configuration section of Config in error messages,
@@ -66,6 +68,47 @@ type Config struct {
 	// handles at once. Requests beyond it are refused with the retryable
 	// overload error (gRPC UNAVAILABLE, HTTP 503). Default 64.
 	MaxConcurrentRequests int `yaml:"max_concurrent_requests"`
+
+	// MaxDecompressionRatio bounds how much a compressed request may grow:
+	// a body that decompresses to more than this many times its size on the
+	// wire (and to more than 1 MiB) is refused like an oversized one.
+	// Default 100.
+	MaxDecompressionRatio int `yaml:"max_decompression_ratio"`
+
+	// MaxConnections is how many connections each listener (gRPC, HTTP)
+	// keeps open at once; further ones are closed at once, and the client
+	// retries. Default 4096.
+	MaxConnections int `yaml:"max_connections"`
+
+	// MemoryLimitBytes bounds the memory of the tracehound process: near
+	// it, the write-ahead log stops keeping spans in memory and the
+	// receivers refuse new requests with the retryable overload error (see
+	// docs/reliability.md). 0 (the default) uses the Go runtime's limit
+	// when GOMEMLIMIT is set, and no bound otherwise.
+	MemoryLimitBytes int64 `yaml:"memory_limit_bytes"`
+
+	// RateLimit limits the spans each client may send.
+	RateLimit RateLimitConfig `yaml:"rate_limit"`
+
+	// TLS serves both receivers over TLS, and with client_ca_file requires
+	// client certificates (mTLS). Default off.
+	TLS tlsutil.Config `yaml:"tls"`
+}
+
+// RateLimitConfig is a per-client token bucket on spans. A client is its
+// token when authentication is on, else its IP address. Requests beyond
+// the rate are refused with gRPC RESOURCE_EXHAUSTED (with RetryInfo) or
+// HTTP 429 (with Retry-After), both retryable.
+type RateLimitConfig struct {
+	// SpansPerSecond is each client's sustained rate. 0 (the default)
+	// disables rate limiting.
+	SpansPerSecond float64 `yaml:"spans_per_second"`
+	// Burst is how many spans a client may send at once after being idle.
+	// 0 means SpansPerSecond (one second's worth).
+	Burst int `yaml:"burst"`
+	// MaxClients bounds the clients tracked at once; the least recently
+	// seen is forgotten first. Default 10000.
+	MaxClients int `yaml:"max_clients"`
 }
 
 // NewDefaultConfig returns the default receiver configuration.
@@ -80,6 +123,9 @@ func NewDefaultConfig() Config {
 		MaxEventsPerSpan:       256,
 		MaxLinksPerSpan:        128,
 		MaxConcurrentRequests:  64,
+		MaxDecompressionRatio:  100,
+		MaxConnections:         4096,
+		RateLimit:              RateLimitConfig{MaxClients: 10000},
 	}
 }
 
@@ -125,6 +171,23 @@ func (c Config) Validate() error {
 	positive("max_events_per_span", c.MaxEventsPerSpan)
 	positive("max_links_per_span", c.MaxLinksPerSpan)
 	positive("max_concurrent_requests", c.MaxConcurrentRequests)
+	positive("max_decompression_ratio", c.MaxDecompressionRatio)
+	if c.MaxDecompressionRatio > 1_000_000 {
+		errs = append(errs, fmt.Errorf(configPrefix+"max_decompression_ratio is %d; it must be at most 1000000", c.MaxDecompressionRatio))
+	}
+	positive("max_connections", c.MaxConnections)
+	positive("rate_limit.max_clients", c.RateLimit.MaxClients)
+	if c.MemoryLimitBytes < 0 {
+		errs = append(errs, fmt.Errorf(configPrefix+"memory_limit_bytes is %d; it must be 0 (none) or positive", c.MemoryLimitBytes))
+	} else if c.MemoryLimitBytes > 0 && c.MemoryLimitBytes < 64<<20 {
+		errs = append(errs, fmt.Errorf(configPrefix+"memory_limit_bytes is %d; it must be at least 67108864 (64 MiB)", c.MemoryLimitBytes))
+	}
+	if c.RateLimit.SpansPerSecond < 0 || c.RateLimit.Burst < 0 {
+		errs = append(errs, errors.New(configPrefix+"rate_limit.spans_per_second and "+configPrefix+"rate_limit.burst must not be negative"))
+	}
+	if err := c.TLS.Validate(configPrefix + "tls"); err != nil {
+		errs = append(errs, err)
+	}
 	if c.MaxAttributeValueBytes < minAttributeValueBytes {
 		errs = append(errs, fmt.Errorf(configPrefix+"max_attribute_value_bytes is %d; it must be at least %d so a truncated value keeps some text besides the %d-byte marker %q",
 			c.MaxAttributeValueBytes, minAttributeValueBytes, len(truncationMarker), truncationMarker))

@@ -46,6 +46,18 @@ func TestConfigValidate(t *testing.T) {
 			"otlp.max_attributes_per_span is -1; it must be positive\n" +
 				"otlp.max_links_per_span is 0; it must be positive\n" +
 				"otlp.max_concurrent_requests is 0; it must be positive"},
+		{"limits", func(c *Config) {
+			c.MaxDecompressionRatio, c.MaxConnections, c.MemoryLimitBytes = 2_000_000, 0, 1<<20
+			c.RateLimit = RateLimitConfig{SpansPerSecond: -1, MaxClients: 0}
+		},
+			"otlp.max_decompression_ratio is 2000000; it must be at most 1000000\n" +
+				"otlp.max_connections is 0; it must be positive\n" +
+				"otlp.rate_limit.max_clients is 0; it must be positive\n" +
+				"otlp.memory_limit_bytes is 1048576; it must be at least 67108864 (64 MiB)\n" +
+				"otlp.rate_limit.spans_per_second and otlp.rate_limit.burst must not be negative"},
+		{"tls", func(c *Config) { c.TLS.ClientCAFile = "/nonexistent.pem" },
+			"otlp.tls.client_ca_file needs otlp.tls.cert_file and otlp.tls.key_file (mutual TLS is TLS)\n" +
+				"otlp.tls.client_ca_file: stat /nonexistent.pem: no such file or directory"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

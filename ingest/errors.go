@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -43,6 +44,12 @@ const (
 	kindNotFound
 	// kindMethodNotAllowed: HTTP method other than POST.
 	kindMethodNotAllowed
+	// kindUnauthenticated: authentication is on and the request carries no
+	// valid token. Not retryable.
+	kindUnauthenticated
+	// kindRateLimited: the client is over its rate limit. Retryable after
+	// the error's retryAfter.
+	kindRateLimited
 )
 
 // Reasons: values of the reason label of spans_refused_total and of the
@@ -59,13 +66,33 @@ const (
 	reasonInternal       = "internal"
 	reasonNotFound       = "not_found"
 	reasonMethodNotAllow = "method_not_allowed"
+	// Reasons of admission control (docs/reliability.md, docs/security.md).
+	reasonUnauthenticated = "unauthenticated"
+	reasonRateLimited     = "rate_limited"
+	reasonMemoryLimit     = "memory_limit"
+	reasonWALFailed       = "wal_failed"
 )
 
 // exportError is an error classified once for both protocols.
 type exportError struct {
-	kind   errKind
-	reason string // metric label
-	msg    string
+	kind       errKind
+	reason     string // metric label
+	msg        string
+	retryAfter time.Duration // for retryable kinds; retryDelay when zero
+}
+
+// retryable reports whether the client should send the request again
+// later (and gets a RetryInfo / Retry-After).
+func (e *exportError) retryable() bool {
+	return e.kind == kindUnavailable || e.kind == kindRateLimited
+}
+
+// delay is the retry delay announced to the client.
+func (e *exportError) delay() time.Duration {
+	if e.retryAfter > 0 {
+		return e.retryAfter
+	}
+	return retryDelay
 }
 
 func (e *exportError) Error() string { return e.msg }
@@ -88,6 +115,9 @@ func classify(err error) *exportError {
 	case errors.Is(err, storage.ErrQueueFull):
 		return newError(kindUnavailable, reasonQueueFull,
 			"spans not accepted: %v (tracehound is overloaded); retry after %v", err, retryDelay)
+	case errors.Is(err, storage.ErrLogFailed):
+		return newError(kindUnavailable, reasonWALFailed,
+			"spans not accepted: %v; retry after %v or send to another instance", err, retryDelay)
 	case errors.Is(err, storage.ErrStopped):
 		return newError(kindUnavailable, reasonStopped,
 			"spans not accepted: %v (tracehound is shutting down); retry after %v or send to another instance", err, retryDelay)
@@ -114,6 +144,10 @@ func (k errKind) grpcCode() codes.Code {
 		return codes.NotFound
 	case kindMethodNotAllowed:
 		return codes.Unimplemented
+	case kindUnauthenticated:
+		return codes.Unauthenticated
+	case kindRateLimited:
+		return codes.ResourceExhausted // retryable per the OTLP spec when RetryInfo is present
 	default:
 		return codes.Internal
 	}
@@ -135,6 +169,10 @@ func (k errKind) httpStatus() int {
 		return http.StatusNotFound
 	case kindMethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case kindUnauthenticated:
+		return http.StatusUnauthorized
+	case kindRateLimited:
+		return http.StatusTooManyRequests // retryable per the OTLP spec
 	default:
 		return http.StatusInternalServerError
 	}
@@ -142,22 +180,33 @@ func (k errKind) httpStatus() int {
 
 // retryInfo is the google.rpc.RetryInfo detail sent with retryable errors;
 // the OpenTelemetry SDKs honour its delay.
-var retryInfo = func() *anypb.Any {
-	a, err := anypb.New(&errdetails.RetryInfo{RetryDelay: durationpb.New(retryDelay)})
+var retryInfo = newRetryInfo(retryDelay)
+
+func newRetryInfo(d time.Duration) *anypb.Any {
+	a, err := anypb.New(&errdetails.RetryInfo{RetryDelay: durationpb.New(d)})
 	if err != nil {
 		panic(err) // cannot happen: a well-formed message
 	}
 	return a
-}()
+}
 
 // statusProto is the google.rpc.Status sent for e: in the gRPC trailer, or
 // as the OTLP/HTTP error body.
 func (e *exportError) statusProto() *spb.Status {
 	st := &spb.Status{Code: int32(e.kind.grpcCode()), Message: e.msg}
-	if e.kind == kindUnavailable {
-		st.Details = []*anypb.Any{retryInfo}
+	if e.retryable() {
+		if d := e.delay(); d == retryDelay {
+			st.Details = []*anypb.Any{retryInfo}
+		} else {
+			st.Details = []*anypb.Any{newRetryInfo(d)}
+		}
 	}
 	return st
+}
+
+// retryAfterHeader is the Retry-After value (whole seconds, at least 1).
+func (e *exportError) retryAfterHeader() string {
+	return strconv.Itoa(max(1, int((e.delay()+time.Second-1)/time.Second)))
 }
 
 // httpBody encodes e's google.rpc.Status for an OTLP/HTTP response, as

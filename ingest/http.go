@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/tracehound/tracehound/internal/authn"
 )
 
 const (
@@ -49,6 +51,13 @@ func (r *Receiver) newHTTPServer() *http.Server {
 // serveHTTP handles OTLP/HTTP: POST /v1/traces with a protobuf or JSON
 // ExportTraceServiceRequest, optionally gzip-compressed.
 func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
+	if r.tokens.Enabled() && !r.tokens.Check(authn.FromHeaders(req.Header.Get)) {
+		// Before anything else: unauthenticated clients learn nothing.
+		asJSON, _ := parseContentType(req.Header.Get("Content-Type"))
+		_, e := r.admit(protoHTTP, req.Header.Get, req.RemoteAddr)
+		r.httpError(w, req, asJSON, e)
+		return
+	}
 	if req.URL.Path != tracesPath {
 		r.httpError(w, req, true, newError(kindNotFound, reasonNotFound,
 			"no OTLP endpoint at %s; send traces with POST %s", req.URL.Path, tracesPath))
@@ -65,6 +74,12 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		r.httpError(w, req, true, e)
 		return
 	}
+	a, e := r.admit(protoHTTP, req.Header.Get, req.RemoteAddr)
+	if e != nil {
+		r.httpError(w, req, asJSON, e)
+		return
+	}
+	req = req.WithContext(withAdmission(req.Context(), a))
 	select {
 	case r.httpSlots <- struct{}{}:
 		defer func() { <-r.httpSlots }()
@@ -205,26 +220,45 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) (body []by
 		return nil, noop, newError(kindBadInput, reasonMalformed, "invalid gzip request body: %v", err)
 	}
 	defer putGzipReader(zr)
-	maxOut := r.cfg.MaxDecompressedBytes
+	maxOut := r.decompressedLimit(n)
 	out := getBuffer()
 	m, err := out.ReadFrom(io.LimitReader(zr, maxOut+1))
 	switch {
 	case err != nil:
 		putBuffer(out)
 		return nil, noop, newError(kindBadInput, reasonMalformed, "invalid gzip request body: %v", err)
-	case m > maxOut:
+	case m > maxOut && maxOut == r.cfg.MaxDecompressedBytes:
 		putBuffer(out)
 		return nil, noop, newError(kindTooLarge, reasonTooLarge,
 			"decompressed body exceeds the %d-byte limit ("+configPrefix+"max_decompressed_bytes)", maxOut)
+	case m > maxOut:
+		putBuffer(out)
+		return nil, noop, newError(kindTooLarge, reasonTooLarge,
+			"body of %d bytes decompresses to more than %d times its size ("+configPrefix+"max_decompression_ratio)", n, r.cfg.MaxDecompressionRatio)
 	}
 	return out.Bytes(), func() { putBuffer(out) }, nil
+}
+
+// decompressionSlack is how large any body may decompress to, whatever
+// its ratio: small bodies cannot hurt.
+const decompressionSlack = 1 << 20
+
+// decompressedLimit is the largest decompressed size allowed for a body of
+// wire bytes: MaxDecompressionRatio times it (at least 1 MiB), within
+// MaxDecompressedBytes.
+func (r *Receiver) decompressedLimit(wire int64) int64 {
+	lim := max(wire*int64(r.cfg.MaxDecompressionRatio), decompressionSlack)
+	return min(lim, r.cfg.MaxDecompressedBytes)
 }
 
 // httpError answers with e's status and a google.rpc.Status body, as the
 // OTLP/HTTP spec asks, and counts the request.
 func (r *Receiver) httpError(w http.ResponseWriter, req *http.Request, asJSON bool, e *exportError) {
-	if e.kind == kindUnavailable {
-		w.Header().Set("Retry-After", strconv.Itoa(int(retryDelay/time.Second)))
+	if e.retryable() {
+		w.Header().Set("Retry-After", e.retryAfterHeader())
+	}
+	if e.kind == kindUnauthenticated {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tracehound OTLP"`)
 	}
 	r.metrics.requests.WithLabelValues(protoHTTP, e.reason).Inc()
 	r.logger.Debug("OTLP request refused", "protocol", protoHTTP, "reason", e.reason,

@@ -11,6 +11,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
+
+	"github.com/tracehound/tracehound/internal/authn"
+	"github.com/tracehound/tracehound/internal/memlimit"
 )
 
 // Protocols: values of the protocol metric label.
@@ -46,6 +50,11 @@ type Receiver struct {
 	httpSlots chan struct{} // semaphore: in-flight HTTP requests
 	handlers  handlerGate   // requests that may still call the sink
 
+	tokens    *authn.Tokens     // nil: no authentication
+	memory    *memlimit.Limiter // nil: no memory bound
+	rate      *rateLimiter      // nil: no rate limit
+	tlsConfig *tls.Config       // nil: plain TCP
+
 	mu         sync.Mutex
 	started    bool
 	stopped    bool
@@ -57,9 +66,9 @@ type Receiver struct {
 }
 
 // New returns a Receiver that pushes the spans it receives to sink. It
-// validates cfg. Metrics are registered with reg; a nil reg registers none.
-// A nil logger discards logs.
-func New(cfg Config, sink Sink, reg prometheus.Registerer, logger *slog.Logger) (*Receiver, error) {
+// validates cfg and loads its TLS certificates. Metrics are registered with
+// reg; a nil reg registers none. A nil logger discards logs.
+func New(cfg Config, sink Sink, reg prometheus.Registerer, logger *slog.Logger, opts ...Option) (*Receiver, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("ingest: invalid configuration: %w", err)
 	}
@@ -69,19 +78,41 @@ func New(cfg Config, sink Sink, reg prometheus.Registerer, logger *slog.Logger) 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	m, err := newMetrics(reg)
+	tlsConfig, err := cfg.TLS.ServerConfig()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ingest: "+configPrefix+"tls: %w", err)
 	}
-	return &Receiver{
+	r := &Receiver{
 		cfg:       cfg,
 		sink:      sink,
 		logger:    logger,
-		metrics:   m,
 		grpcSlots: make(chan struct{}, cfg.MaxConcurrentRequests),
 		httpSlots: make(chan struct{}, cfg.MaxConcurrentRequests),
 		handlers:  handlerGate{idle: make(chan struct{})},
-	}, nil
+		rate:      newRateLimiter(cfg.RateLimit),
+		tlsConfig: tlsConfig,
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	m, err := newMetrics(reg, r.rate)
+	if err != nil {
+		return nil, err
+	}
+	r.metrics = m
+	return r, nil
+}
+
+// TLS reports whether the receivers serve TLS.
+func (r *Receiver) TLS() bool { return r.tlsConfig != nil }
+
+// Authenticated reports whether the receivers require a token.
+func (r *Receiver) Authenticated() bool { return r.tokens.Enabled() }
+
+// limit wraps a listener with the connection limit.
+func (r *Receiver) limit(ln net.Listener, protocol string) net.Listener {
+	return &limitListener{Listener: ln, max: int64(r.cfg.MaxConnections),
+		refused: func() { r.metrics.connRefused.WithLabelValues(protocol).Inc() }}
 }
 
 // Start binds the gRPC and HTTP listeners and serves them in the background.
@@ -106,7 +137,7 @@ func (r *Receiver) Start(ctx context.Context) error {
 	r.grpcLn = grpcLn
 	r.grpcServer = r.newGRPCServer()
 	r.serving.Go(func() {
-		if err := r.grpcServer.Serve(grpcLn); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		if err := r.grpcServer.Serve(r.limit(grpcLn, protoGRPC)); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			r.logger.Error("OTLP/gRPC receiver stopped serving", "addr", grpcLn.Addr().String(), "error", err)
 		}
 	})
@@ -120,11 +151,21 @@ func (r *Receiver) Start(ctx context.Context) error {
 	r.httpLn = httpLn
 	r.httpServer = r.newHTTPServer()
 	r.serving.Go(func() {
-		if err := r.httpServer.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if r.tlsConfig != nil {
+			r.httpServer.TLSConfig = r.tlsConfig
+			err = r.httpServer.ServeTLS(r.limit(httpLn, protoHTTP), "", "")
+		} else {
+			err = r.httpServer.Serve(r.limit(httpLn, protoHTTP))
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			r.logger.Error("OTLP/HTTP receiver stopped serving", "addr", httpLn.Addr().String(), "error", err)
 		}
 	})
-	r.logger.Info("OTLP receivers started", "grpc_addr", grpcLn.Addr().String(), "http_addr", httpLn.Addr().String())
+	r.logger.Info("OTLP receivers started", "grpc_addr", grpcLn.Addr().String(), "http_addr", httpLn.Addr().String(),
+		"tls", r.tlsConfig != nil, "mtls", r.tlsConfig != nil && r.tlsConfig.ClientCAs != nil,
+		"auth_tokens", r.tokens.Len(), "rate_limit_spans_per_second", r.cfg.RateLimit.SpansPerSecond,
+		"memory_limit_bytes", r.memory.Limit())
 	return nil
 }
 
@@ -279,6 +320,10 @@ func (r *Receiver) export(ctx context.Context, protocol string, td ptrace.Traces
 		m.refused.WithLabelValues(protocol, reasonInvalid).Add(float64(res.Rejected))
 	}
 	if n := len(res.Spans); n > 0 {
+		if e := r.takeRate(ctx, n); e != nil {
+			m.refused.WithLabelValues(protocol, e.reason).Add(float64(n))
+			return ptraceotlp.ExportResponse{}, e
+		}
 		if err := r.sink.Enqueue(ctx, res.Spans); err != nil {
 			e := classify(err)
 			m.refused.WithLabelValues(protocol, e.reason).Add(float64(n))
@@ -313,9 +358,12 @@ type metrics struct {
 	refused      *prometheus.CounterVec
 	requests     *prometheus.CounterVec
 	requestBytes *prometheus.HistogramVec
+	authFailures *prometheus.CounterVec
+	connRefused  *prometheus.CounterVec
+	extra        []prometheus.Collector
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, rate *rateLimiter) (*metrics, error) {
 	const ns, sub = "tracehound", "ingest"
 	m := &metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -328,7 +376,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"protocol"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "spans_refused_total",
-			Help: "Spans not accepted, by reason (invalid, queue_full, stopped, too_large, canceled, internal).",
+			Help: "Spans not accepted, by reason (invalid, queue_full, stopped, too_large, canceled, rate_limited, wal_failed, internal).",
 		}, []string{"protocol", "reason"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "requests_total",
@@ -339,6 +387,23 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Size of OTLP export requests on the wire (before decompression), in bytes.",
 			Buckets: prometheus.ExponentialBuckets(256, 4, 10), // 256 B … 64 MiB
 		}, []string{"protocol"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "auth_failures_total",
+			Help: "Requests refused for a missing or invalid token.",
+		}, []string{"protocol"}),
+		connRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "connections_refused_total",
+			Help: "Connections closed at once because otlp.max_connections were open.",
+		}, []string{"protocol"}),
+	}
+	if rate != nil {
+		m.extra = append(m.extra,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "rate_limit_clients",
+				Help: "Clients with a rate-limit bucket (bounded by otlp.rate_limit.max_clients)."},
+				func() float64 { return float64(rate.clients()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "rate_limit_evictions_total",
+				Help: "Rate-limit buckets forgotten to stay within otlp.rate_limit.max_clients."},
+				func() float64 { return float64(rate.evicted.Load()) }))
 	}
 	for _, p := range []string{protoGRPC, protoHTTP} {
 		m.received.WithLabelValues(p)
@@ -347,7 +412,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.received, m.accepted, m.refused, m.requests, m.requestBytes} {
+	for _, c := range append([]prometheus.Collector{m.received, m.accepted, m.refused, m.requests, m.requestBytes,
+		m.authFailures, m.connRefused}, m.extra...) {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest: register metrics: %w", err)
 		}

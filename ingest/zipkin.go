@@ -78,7 +78,7 @@ const ZipkinSpansPath = "/api/v2/spans"
 func (r *Receiver) ZipkinHandler() http.Handler {
 	r.metrics.received.WithLabelValues(protoZipkin)
 	r.metrics.accepted.WithLabelValues(protoZipkin)
-	return http.HandlerFunc(r.serveZipkin)
+	return r.zipkinGate(http.HandlerFunc(r.serveZipkin))
 }
 
 func (r *Receiver) serveZipkin(w http.ResponseWriter, req *http.Request) {

@@ -45,6 +45,24 @@ func NewDefaultWriterConfig() WriterConfig {
 	}
 }
 
+// spanMemoryBytes is the measured memory of a queued span (~2.5 KB, see
+// docs/benchmarks.md); a span of the batch being inserted takes about twice
+// that (decoded, and again in the insert's columns).
+const spanMemoryBytes = 2500
+
+// FitMemory returns c with QueueSpans and BatchSpans lowered, if needed, so
+// that the spans the writer holds fit in shares of a process memory bound:
+// the queue within a fifth of it, the batch being inserted within a tenth.
+// The defaults are unchanged from about 2.5 GiB up.
+func (c WriterConfig) FitMemory(limit int64) WriterConfig {
+	if limit <= 0 {
+		return c
+	}
+	c.QueueSpans = int(min(int64(c.QueueSpans), max(1000, limit/5/spanMemoryBytes)))
+	c.BatchSpans = int(min(int64(c.BatchSpans), max(1000, limit/10/(2*spanMemoryBytes)), int64(c.QueueSpans)))
+	return c
+}
+
 // Validate reports configuration errors, naming the YAML field.
 func (c WriterConfig) Validate() error {
 	var errs []error
@@ -69,20 +87,74 @@ func (c WriterConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
+// ErrLogDrained is returned by Log.Next once appends are stopped and every
+// span was handed out.
+var ErrLogDrained = errors.New("log drained")
+
+// ErrLogFailed wraps the errors of a Log that can no longer write (a disk
+// error); it is transient for clients, who should retry later or elsewhere.
+var ErrLogFailed = errors.New("write-ahead log failed")
+
+// Log is a durable queue between Enqueue and the inserts: the write-ahead
+// log on disk (storage/wal implements it). With a Log, Enqueue returns once
+// the Log has the spans durably, and the Writer inserts the batches the Log
+// hands out with the Log's deduplication tokens, so that a batch inserted
+// again after a crash is dropped by ClickHouse if it had been stored.
+//
+// Append, PendingSpans and StopAppends are safe for concurrent use; Next and
+// Commit are called by the Writer's loop only.
+type Log interface {
+	// Append makes spans durable and queues them; it takes ownership of
+	// spans. A full log returns an error wrapping ErrQueueFull, a stopped
+	// one ErrStopped, a failed one an error wrapping ErrLogFailed.
+	Append(ctx context.Context, spans []Span) error
+	// Next blocks until a batch is ready — maxSpans spans (more only when
+	// one logged request holds more), or maxWait after its first span was
+	// appended — and returns it with its deduplication token. It returns
+	// ErrLogDrained once appends are stopped and everything was handed out,
+	// or ctx's error.
+	Next(ctx context.Context, maxSpans int, maxWait time.Duration) (LogBatch, error)
+	// Commit records that the batch returned by the last Next is stored.
+	Commit() error
+	// StopAppends makes Append return ErrStopped and lets Next drain.
+	StopAppends()
+	// PendingSpans is the number of spans appended and not yet committed.
+	PendingSpans() int
+}
+
+// LogBatch is a batch handed out by Log.Next. The Writer owns Spans.
+type LogBatch struct {
+	Spans []Span
+	Token string
+}
+
+// SpanInserter inserts a batch with a deduplication token; *Store is one.
+type SpanInserter interface {
+	InsertSpans(ctx context.Context, spans []Span, token string) error
+}
+
 // Writer batches spans and inserts them into ClickHouse.
 //
-// Spans are held in a bounded in-memory queue until ClickHouse has committed
-// them; a failed insert is retried with backoff, with the same rows and the
-// same insert_deduplication_token, so a retry of an insert that did reach
-// ClickHouse is dropped by the server instead of duplicated. While
-// ClickHouse is down the queue fills and Enqueue refuses with ErrQueueFull,
-// which the receivers turn into retryable OTLP errors. Spans still queued
-// when the process crashes are lost; Shutdown flushes.
+// Without a Log (NewWriter), spans are held in a bounded in-memory queue
+// until ClickHouse has committed them; a failed insert is retried with
+// backoff, with the same rows and the same insert_deduplication_token, so a
+// retry of an insert that did reach ClickHouse is dropped by the server
+// instead of duplicated. While ClickHouse is down the queue fills and
+// Enqueue refuses with ErrQueueFull, which the receivers turn into retryable
+// OTLP errors. Spans still queued when the process crashes are lost;
+// Shutdown flushes.
+//
+// With a Log (NewLogWriter), the queue is the write-ahead log on disk:
+// Enqueue appends to it, and the Writer inserts the Log's batches with the
+// Log's tokens, committing each once stored. A crash loses nothing the Log
+// acknowledged, and Shutdown flushes what it can before its deadline and
+// leaves the rest in the Log for the next start.
 type Writer struct {
-	store *Store
-	cfg   WriterConfig
-	log   *slog.Logger
-	m     *writerMetrics
+	ins SpanInserter
+	wal Log
+	cfg WriterConfig
+	log *slog.Logger
+	m   *writerMetrics
 
 	mu       sync.Mutex
 	pending  [][]Span // queued, not yet in a batch
@@ -93,25 +165,46 @@ type Writer struct {
 	drainCtx context.Context
 	done     chan struct{}
 	started  bool
+	// loopCtx ends when the shutdown deadline passes (Log mode).
+	loopCtx    context.Context
+	loopCancel context.CancelFunc
 }
 
-// NewWriter validates cfg and returns a Writer; reg may be nil.
+// NewWriter validates cfg and returns a Writer with an in-memory queue;
+// reg may be nil.
 func NewWriter(store *Store, cfg WriterConfig, reg prometheus.Registerer, log *slog.Logger) (*Writer, error) {
+	return newWriter(store, nil, cfg, reg, log)
+}
+
+// NewLogWriter validates cfg and returns a Writer that queues spans in l
+// (the write-ahead log) and inserts them with ins. The caller keeps
+// ownership of l and closes it after the Writer's Shutdown. reg may be nil.
+func NewLogWriter(ins SpanInserter, l Log, cfg WriterConfig, reg prometheus.Registerer, log *slog.Logger) (*Writer, error) {
+	if l == nil {
+		return nil, errors.New("writer: log is nil")
+	}
+	return newWriter(ins, l, cfg, reg, log)
+}
+
+func newWriter(ins SpanInserter, l Log, cfg WriterConfig, reg prometheus.Registerer, log *slog.Logger) (*Writer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Writer{
-		store:    store,
+	w := &Writer{
+		ins:      ins,
+		wal:      l,
 		cfg:      cfg,
 		log:      log,
-		m:        newWriterMetrics(reg, cfg.QueueSpans),
 		wake:     make(chan struct{}, 1),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
-	}, nil
+	}
+	w.loopCtx, w.loopCancel = context.WithCancel(context.Background())
+	w.m = newWriterMetrics(reg, cfg.QueueSpans, w.QueuedSpans)
+	return w, nil
 }
 
 // Start launches the flush loop. It returns at once.
@@ -122,17 +215,29 @@ func (w *Writer) Start(_ context.Context) error {
 		return errors.New("writer already started")
 	}
 	w.started = true
-	go w.loop()
+	if w.wal != nil {
+		go w.logLoop()
+	} else {
+		go w.loop()
+	}
 	return nil
 }
 
-// Enqueue implements ingest.Sink: it takes ownership of spans and returns at
-// once, with ErrQueueFull when the queue has no room (a request larger than
-// the whole queue is accepted only into an empty queue) and ErrStopped after
-// Shutdown began.
-func (w *Writer) Enqueue(_ context.Context, spans []Span) error {
+// Enqueue implements ingest.Sink: it takes ownership of spans. Without a
+// Log it returns at once, with ErrQueueFull when the queue has no room (a
+// request larger than the whole queue is accepted only into an empty
+// queue) and ErrStopped after Shutdown began. With a Log it returns once
+// the Log has made the spans durable, or the Log's error.
+func (w *Writer) Enqueue(ctx context.Context, spans []Span) error {
 	if len(spans) == 0 {
 		return nil
+	}
+	if w.wal != nil {
+		err := w.wal.Append(ctx, spans)
+		if errors.Is(err, ErrQueueFull) {
+			w.m.refused.Add(float64(len(spans)))
+		}
+		return err
 	}
 	w.mu.Lock()
 	if w.stopped {
@@ -146,7 +251,6 @@ func (w *Writer) Enqueue(_ context.Context, spans []Span) error {
 	}
 	w.pending = append(w.pending, spans)
 	w.queued += len(spans)
-	w.m.queue.Set(float64(w.queued))
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -155,22 +259,31 @@ func (w *Writer) Enqueue(_ context.Context, spans []Span) error {
 	return nil
 }
 
-// QueuedSpans is the number of spans accepted but not yet stored.
+// QueuedSpans is the number of spans accepted but not yet stored (with a
+// Log, the spans in the Log).
 func (w *Writer) QueuedSpans() int {
+	if w.wal != nil {
+		return w.wal.PendingSpans()
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.queued
 }
 
-// Shutdown refuses new spans, flushes everything queued (retrying while
-// ClickHouse is unreachable) and returns once all spans are stored or ctx
-// ends; in the latter case the error says how many spans were lost. Safe
-// without Start and more than once.
+// Shutdown refuses new spans, flushes everything queued and returns once
+// all spans are stored or ctx ends. Without a Log it retries while
+// ClickHouse is unreachable, and when ctx ends the error says how many
+// spans were lost. With a Log it stops at the first failed insert or at
+// ctx's end, and the spans not stored stay in the Log (nothing is lost).
+// Safe without Start and more than once.
 func (w *Writer) Shutdown(ctx context.Context) error {
 	w.mu.Lock()
 	if !w.started {
 		w.stopped = true
 		w.mu.Unlock()
+		if w.wal != nil {
+			w.wal.StopAppends()
+		}
 		return nil
 	}
 	if w.stopped {
@@ -182,6 +295,17 @@ func (w *Writer) Shutdown(ctx context.Context) error {
 	w.drainCtx = ctx
 	w.mu.Unlock()
 	close(w.stopping)
+	if w.wal != nil {
+		w.wal.StopAppends()
+		stop := context.AfterFunc(ctx, w.loopCancel)
+		<-w.done
+		stop()
+		w.loopCancel()
+		if n := w.wal.PendingSpans(); n > 0 {
+			w.log.Info("spans not yet stored stay in the write-ahead log; they are stored at the next start", "spans", n)
+		}
+		return nil
+	}
 	<-w.done
 	w.mu.Lock()
 	lost := w.queued
@@ -231,13 +355,40 @@ func (w *Writer) loop() {
 		}
 		batch := w.takeBatch()
 		firstPending = time.Time{}
-		if !w.insertWithRetry(batch) {
+		if !w.insertWithRetry(batch, newToken()) {
 			return // shutdown deadline passed; the rest is counted as lost
 		}
 		w.mu.Lock()
 		w.queued -= len(batch)
-		w.m.queue.Set(float64(w.queued))
 		w.mu.Unlock()
+	}
+}
+
+// logLoop inserts the Log's batches one at a time until the Log is drained
+// at shutdown or the shutdown deadline passes.
+func (w *Writer) logLoop() {
+	defer close(w.done)
+	for {
+		b, err := w.wal.Next(w.loopCtx, w.cfg.BatchSpans, w.cfg.FlushInterval)
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrLogDrained), w.loopCtx.Err() != nil:
+			return
+		default:
+			w.log.Error("reading the write-ahead log failed", "err", err)
+			select {
+			case <-time.After(time.Second):
+			case <-w.loopCtx.Done():
+				return
+			}
+			continue
+		}
+		if !w.insertWithRetry(b.Spans, b.Token) {
+			return // shutdown: the batch stays in the log, with its token
+		}
+		if err := w.wal.Commit(); err != nil {
+			w.log.Error("recording a stored batch in the write-ahead log failed", "err", err)
+		}
 	}
 }
 
@@ -276,9 +427,9 @@ func (w *Writer) takeBatch() []Span {
 }
 
 // insertWithRetry inserts the batch until it succeeds; it gives up only when
-// the shutdown context ends, returning false.
-func (w *Writer) insertWithRetry(batch []Span) bool {
-	token := newToken()
+// the shutdown context ends (or, with a Log, at the first failure during
+// shutdown), returning false.
+func (w *Writer) insertWithRetry(batch []Span, token string) bool {
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), w.cfg.InsertTimeout)
@@ -286,7 +437,7 @@ func (w *Writer) insertWithRetry(batch []Span) bool {
 			ctx, cancel = context.WithTimeout(dctx, w.cfg.InsertTimeout)
 		}
 		start := time.Now()
-		err := w.store.InsertSpans(ctx, batch, token)
+		err := w.ins.InsertSpans(ctx, batch, token)
 		cancel()
 		if err == nil {
 			w.m.insertDuration.Observe(time.Since(start).Seconds())
@@ -303,8 +454,12 @@ func (w *Writer) insertWithRetry(batch []Span) bool {
 		if attempt == 1 || attempt%10 == 0 {
 			w.log.Warn("inserting spans into ClickHouse failed; retrying", "err", err, "spans", len(batch), "attempt", attempt, "retry_in", backoff)
 		}
-		if dctx := w.shutdownCtx(); dctx != nil && dctx.Err() != nil {
-			w.log.Error("giving up on a batch at shutdown deadline", "spans", len(batch), "err", err)
+		if dctx := w.shutdownCtx(); dctx != nil && (dctx.Err() != nil || w.wal != nil) {
+			if w.wal != nil {
+				w.log.Warn("ClickHouse unavailable at shutdown; the batch stays in the write-ahead log", "spans", len(batch), "err", err)
+			} else {
+				w.log.Error("giving up on a batch at shutdown deadline", "spans", len(batch), "err", err)
+			}
 			return false
 		}
 		select {
@@ -356,7 +511,6 @@ func insertContext(ctx context.Context, token string) context.Context {
 }
 
 type writerMetrics struct {
-	queue          prometheus.Gauge
 	refused        prometheus.Counter
 	stored         prometheus.Counter
 	batches        *prometheus.CounterVec
@@ -365,10 +519,8 @@ type writerMetrics struct {
 	insertDuration prometheus.Histogram
 }
 
-func newWriterMetrics(reg prometheus.Registerer, capacity int) *writerMetrics {
+func newWriterMetrics(reg prometheus.Registerer, capacity int, queued func() int) *writerMetrics {
 	m := &writerMetrics{
-		queue: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "tracehound", Subsystem: "storage",
-			Name: "queue_spans", Help: "Spans accepted but not yet stored in ClickHouse."}),
 		refused: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "tracehound", Subsystem: "storage",
 			Name: "queue_refused_spans_total", Help: "Spans refused because the write queue was full."}),
 		stored: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "tracehound", Subsystem: "storage",
@@ -388,7 +540,10 @@ func newWriterMetrics(reg prometheus.Registerer, capacity int) *writerMetrics {
 		capGauge := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "tracehound", Subsystem: "storage",
 			Name: "queue_capacity_spans", Help: "Capacity of the write queue in spans."})
 		capGauge.Set(float64(capacity))
-		reg.MustRegister(m.queue, m.refused, m.stored, m.batches, m.insertErrors, m.batchSpans, m.insertDuration, capGauge)
+		queue := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "tracehound", Subsystem: "storage",
+			Name: "queue_spans", Help: "Spans accepted but not yet stored in ClickHouse (in memory, or in the write-ahead log)."},
+			func() float64 { return float64(queued()) })
+		reg.MustRegister(queue, m.refused, m.stored, m.batches, m.insertErrors, m.batchSpans, m.insertDuration, capGauge)
 	}
 	return m
 }

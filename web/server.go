@@ -7,6 +7,7 @@ package web
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tracehound/tracehound/internal/authn"
 	"github.com/tracehound/tracehound/storage"
 )
 
@@ -46,6 +48,11 @@ type Options struct {
 	// Zipkin receives Zipkin v2 spans at POST /api/v2/spans (nil: not
 	// served); ingest.Receiver.ZipkinHandler.
 	Zipkin http.Handler
+	// APITokens, when it holds tokens, protects every route but the probes
+	// (see auth.go). Nil: no authentication.
+	APITokens *authn.Tokens
+	// TLS, when set, serves HTTPS (and sends HSTS). Nil: plain HTTP.
+	TLS *tls.Config
 }
 
 // Server is the HTTP server of the API and UI.
@@ -80,6 +87,7 @@ func New(opts Options) *Server {
 }
 
 func (s *Server) routes() {
+	s.useSecurity()
 	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok\n") })
 	s.app.Get("/readyz", s.readyz)
 	gatherer := s.opts.Gatherer
@@ -111,6 +119,9 @@ func (s *Server) Start(_ context.Context) error {
 	ln, err := net.Listen("tcp", s.opts.Addr)
 	if err != nil {
 		return fmt.Errorf("listening for the UI/API on %s: %w", s.opts.Addr, err)
+	}
+	if s.opts.TLS != nil {
+		ln = tls.NewListener(ln, s.opts.TLS)
 	}
 	s.mu.Lock()
 	s.ln = ln

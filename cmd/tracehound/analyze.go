@@ -115,6 +115,9 @@ func fetchFindings(u string) ([]cliFinding, error) {
 	if err != nil {
 		return nil, err
 	}
+	if tok := os.Getenv("TRACEHOUND_API_TOKEN"); tok != "" { // servers with auth.api_tokens
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("reaching tracehound (is `tracehound serve` running? set --server): %w", err)

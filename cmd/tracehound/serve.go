@@ -18,9 +18,11 @@ import (
 	"github.com/tracehound/tracehound/analysis"
 	"github.com/tracehound/tracehound/ingest"
 	"github.com/tracehound/tracehound/internal/config"
+	"github.com/tracehound/tracehound/internal/memlimit"
 	"github.com/tracehound/tracehound/internal/redmetrics"
 	"github.com/tracehound/tracehound/storage"
 	"github.com/tracehound/tracehound/storage/embedded"
+	"github.com/tracehound/tracehound/storage/wal"
 	"github.com/tracehound/tracehound/web"
 )
 
@@ -44,6 +46,18 @@ func runServe(args []string) error {
 		return err
 	}
 	log := newLogger(cfg.LogLevel)
+	otlpTokens, apiTokens, err := cfg.Auth.Resolve(os.Getenv)
+	if err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	httpTLS, err := cfg.HTTPTLS.ServerConfig()
+	if err != nil {
+		return fmt.Errorf("http_tls: %w", err)
+	}
+	httpScheme := "http"
+	if httpTLS != nil {
+		httpScheme = "https"
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -94,10 +108,36 @@ func runServe(args []string) error {
 		return errors.Join(fmt.Errorf("preparing ClickHouse: %w", err), shutdownAll())
 	}
 
-	writer, err := storage.NewWriter(store, cfg.Writer, reg, log)
+	memLimit := cfg.OTLP.MemoryLimitBytes
+	if memLimit == 0 {
+		memLimit = memlimit.Detect() // GOMEMLIMIT
+	}
+	mem := memlimit.New(memLimit, reg)
+	if fit := cfg.Writer.FitMemory(memLimit); fit != cfg.Writer {
+		log.Info("writer queue and batch sized to the memory bound", "memory_limit_bytes", memLimit,
+			"queue_spans", fit.QueueSpans, "batch_spans", fit.BatchSpans)
+		cfg.Writer = fit
+	}
+
+	var writer *storage.Writer
+	if cfg.WAL.Enabled {
+		var wl *wal.Log
+		wl, err = wal.Open(wal.Options{Dir: cfg.WALDir(), Config: cfg.WAL, MemorySpans: cfg.Writer.QueueSpans,
+			MemoryPressure: mem.Shed, Registerer: reg, Logger: log})
+		if err != nil {
+			return errors.Join(err, shutdownAll())
+		}
+		mem.OnShed(wl.DropMemory)
+		shutdowns = append(shutdowns, func(context.Context) error { return wl.Close() })
+		writer, err = storage.NewLogWriter(store, wl, cfg.Writer, reg, log)
+	} else {
+		writer, err = storage.NewWriter(store, cfg.Writer, reg, log)
+	}
 	if err != nil {
 		return errors.Join(err, shutdownAll())
 	}
+	mem.Start()
+	shutdowns = append(shutdowns, func(context.Context) error { mem.Stop(); return nil })
 	_ = writer.Start(ctx)
 	shutdowns = append(shutdowns, writer.Shutdown)
 
@@ -117,7 +157,7 @@ func runServe(args []string) error {
 	}
 
 	alerts, err := alerting.New(cfg.Alerting, alerting.Options{Backend: store, Registerer: reg, Logger: log,
-		DefaultExternalURL: "http://" + cfg.HTTPAddr})
+		DefaultExternalURL: httpScheme + "://" + cfg.HTTPAddr})
 	if err != nil {
 		return errors.Join(err, shutdownAll())
 	}
@@ -126,13 +166,14 @@ func runServe(args []string) error {
 
 	// The receiver is created before the API, which serves its Zipkin
 	// endpoint; it is started (OTLP listeners) after the API as before.
-	recv, err := ingest.New(cfg.OTLP, &redmetrics.Sink{Next: writer, Metrics: red}, reg, log)
+	recv, err := ingest.New(cfg.OTLP, &redmetrics.Sink{Next: writer, Metrics: red}, reg, log,
+		ingest.WithTokens(otlpTokens), ingest.WithMemoryLimiter(mem))
 	if err != nil {
 		return errors.Join(err, shutdownAll())
 	}
 
 	api := web.New(web.Options{Addr: cfg.HTTPAddr, Traces: store, Analysis: store, Alerts: alerts, Jaeger: store,
-		Zipkin: recv.ZipkinHandler(), Ready: store.Ping, Gatherer: reg, Logger: log})
+		Zipkin: recv.ZipkinHandler(), Ready: store.Ping, Gatherer: reg, Logger: log, APITokens: apiTokens, TLS: httpTLS})
 	if err := api.Start(ctx); err != nil {
 		return errors.Join(err, shutdownAll())
 	}
@@ -143,12 +184,22 @@ func runServe(args []string) error {
 	}
 	shutdowns = append(shutdowns, recv.Shutdown)
 
+	otlpScheme, notes := "http", ""
+	if recv.TLS() {
+		otlpScheme = "https"
+	}
+	if otlpTokens.Enabled() {
+		notes += "  OTLP and Zipkin require a token (auth.otlp_tokens): Authorization: Bearer <token>\n"
+	}
+	if apiTokens.Enabled() {
+		notes += "  UI and API require a token (auth.api_tokens): Authorization: Bearer <token>, or sign in at /login\n"
+	}
 	fmt.Fprintf(os.Stderr, `tracehound is running.
-  OTLP gRPC:  %s   (OTEL_EXPORTER_OTLP_ENDPOINT=http://%s)
+  OTLP gRPC:  %s   (OTEL_EXPORTER_OTLP_ENDPOINT=%s://%s)
   OTLP HTTP:  %s   (POST /v1/traces)
-  UI and API: http://%s/   (API under /api/v1, Jaeger API under /api, Zipkin POST /api/v2/spans, metrics at /metrics)
-Press Ctrl-C to stop.
-`, recv.GRPCAddr(), recv.GRPCAddr(), recv.HTTPAddr(), api.Addr())
+  UI and API: %s://%s/   (API under /api/v1, Jaeger API under /api, Zipkin POST /api/v2/spans, metrics at /metrics)
+%sPress Ctrl-C to stop.
+`, recv.GRPCAddr(), otlpScheme, recv.GRPCAddr(), recv.HTTPAddr(), httpScheme, api.Addr(), notes)
 	log.Info("tracehound started", "otlp_grpc", recv.GRPCAddr(), "otlp_http", recv.HTTPAddr(), "http", api.Addr())
 
 	<-ctx.Done()

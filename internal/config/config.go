@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,8 +20,11 @@ import (
 	"github.com/tracehound/tracehound/analysis"
 	"github.com/tracehound/tracehound/analysis/detect"
 	"github.com/tracehound/tracehound/ingest"
+	"github.com/tracehound/tracehound/internal/authn"
 	"github.com/tracehound/tracehound/internal/redmetrics"
+	"github.com/tracehound/tracehound/internal/tlsutil"
 	"github.com/tracehound/tracehound/storage"
+	"github.com/tracehound/tracehound/storage/wal"
 )
 
 // Config is everything `tracehound serve` can be told.
@@ -46,6 +50,12 @@ type Config struct {
 	// Metrics configures the RED metrics on /metrics (span metrics and
 	// service-graph metrics).
 	Metrics redmetrics.Config `yaml:"metrics"`
+	// WAL configures the write-ahead log between receivers and writer.
+	WAL wal.Config `yaml:"wal"`
+	// Auth holds the bearer tokens of the OTLP receivers and the API/UI.
+	Auth authn.Config `yaml:"auth"`
+	// HTTPTLS serves the UI/API listener over TLS. Default off.
+	HTTPTLS tlsutil.Config `yaml:"http_tls"`
 }
 
 // ClickHouseConfig selects the ClickHouse server.
@@ -71,6 +81,8 @@ func Default() Config {
 		Detection:  detect.NewDefaultConfig(),
 		Alerting:   alerting.NewDefaultConfig(),
 		Metrics:    redmetrics.NewDefaultConfig(),
+		WAL:        wal.NewDefaultConfig(),
+		Auth:       authn.NewDefaultConfig(),
 	}
 }
 
@@ -109,7 +121,32 @@ func (c Config) Validate() error {
 	if err := c.Metrics.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if c.WAL.Enabled {
+		if err := c.WAL.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+		if c.WAL.Dir == "" && c.DataDir == "" {
+			errs = append(errs, errors.New("data_dir (--data-dir) is required for the write-ahead log (or set wal.dir, or wal.enabled: false)"))
+		}
+		if c.WAL.MaxBytes < 2*c.OTLP.MaxDecompressedBytes {
+			errs = append(errs, fmt.Errorf("wal.max_bytes (%d) must be at least twice otlp.max_decompressed_bytes (%d), the largest request", c.WAL.MaxBytes, c.OTLP.MaxDecompressedBytes))
+		}
+	}
+	if err := c.Auth.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.HTTPTLS.Validate("http_tls"); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// WALDir is where the write-ahead log lives: wal.dir, or <data_dir>/wal.
+func (c Config) WALDir() string {
+	if c.WAL.Dir != "" {
+		return c.WAL.Dir
+	}
+	return filepath.Join(c.DataDir, "wal")
 }
 
 // LoadFile decodes a YAML file strictly (unknown keys are errors) on top of
