@@ -409,10 +409,7 @@ func (s *Store) ServerNowMilli(ctx context.Context) (time.Time, error) {
 // highest score first. Unlike Findings it never reads older observations,
 // which keeps the alert evaluator's query cheap.
 func (s *Store) RecentFindings(ctx context.Context, since time.Time, limit int) ([]Finding, error) {
-	rows, err := s.conn.Query(ctx, `SELECT id, any(kind), any(service), any(operation), any(peer), any(peer_kind),
-		argMax(severity, last_seen), argMax(score, last_seen), argMax(summary, last_seen), argMax(evidence, last_seen),
-		sum(occurrences), arraySlice(arrayReverse(groupArrayArray(example_trace_ids)), 1, 5),
-		min(first_seen), max(last_seen)
+	rows, err := s.conn.Query(ctx, `SELECT `+findingColumns+`
 	FROM `+s.db+`.finding_observations
 	WHERE last_seen >= fromUnixTimestamp64Milli(?)
 	GROUP BY id
@@ -421,27 +418,9 @@ func (s *Store) RecentFindings(ctx context.Context, since time.Time, limit int) 
 	if err != nil {
 		return nil, fmt.Errorf("reading recent findings: %w", err)
 	}
-	defer rows.Close()
-	var out []Finding
-	for rows.Next() {
-		var (
-			f  Finding
-			ex []string
-		)
-		if err := rows.Scan(&f.ID, &f.Kind, &f.Service, &f.Operation, &f.Peer, &f.PeerKind, &f.Severity, &f.Score,
-			&f.Summary, &f.EvidenceJSON, &f.Occurrences, &ex, &f.FirstSeen, &f.LastSeen); err != nil {
-			return nil, fmt.Errorf("reading recent findings: %w", err)
-		}
-		seen := map[string]bool{}
-		for _, id := range ex {
-			if !seen[id] {
-				seen[id] = true
-				var b [16]byte
-				copy(b[:], id)
-				f.ExampleTraceIDs = append(f.ExampleTraceIDs, b)
-			}
-		}
-		out = append(out, f)
+	out, err := scanFindings(rows)
+	if err != nil {
+		return nil, fmt.Errorf("reading recent findings: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }

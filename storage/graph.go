@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // The service graph and RED metrics are pre-aggregated per minute: a window
@@ -120,10 +122,7 @@ func (s *Store) Findings(ctx context.Context, q FindingQuery) ([]Finding, error)
 		args = append(args, q.Service)
 	}
 	args = append(args, q.From.UnixMilli(), q.To.UnixMilli(), q.Limit)
-	rows, err := s.conn.Query(ctx, `SELECT id, any(kind), any(service), any(operation), any(peer), any(peer_kind),
-		argMax(severity, last_seen), argMax(score, last_seen), argMax(summary, last_seen), argMax(evidence, last_seen),
-		sum(occurrences), arraySlice(arrayReverse(groupArrayArray(example_trace_ids)), 1, 5),
-		min(first_seen) AS fs, max(last_seen) AS ls
+	rows, err := s.conn.Query(ctx, `SELECT `+findingColumns+`
 	FROM `+s.db+`.finding_observations
 	WHERE `+where+`
 	GROUP BY id
@@ -133,6 +132,23 @@ func (s *Store) Findings(ctx context.Context, q FindingQuery) ([]Finding, error)
 	if err != nil {
 		return nil, fmt.Errorf("reading findings: %w", err)
 	}
+	out, err := scanFindings(rows)
+	if err != nil {
+		return nil, fmt.Errorf("reading findings: %w", err)
+	}
+	return out, nil
+}
+
+// findingColumns merges the observations of each finding id; scanFindings
+// reads them.
+const findingColumns = `id, any(kind), any(service), any(operation), any(peer), any(peer_kind),
+		argMax(severity, last_seen), argMax(score, last_seen), argMax(summary, last_seen), argMax(evidence, last_seen),
+		sum(occurrences), arraySlice(arrayReverse(groupArrayArray(example_trace_ids)), 1, 5),
+		min(first_seen) AS fs, max(last_seen) AS ls`
+
+// scanFindings reads rows selected with findingColumns and closes them;
+// example trace ids are de-duplicated, newest first.
+func scanFindings(rows driver.Rows) ([]Finding, error) {
 	defer rows.Close()
 	var out []Finding
 	for rows.Next() {
@@ -142,7 +158,7 @@ func (s *Store) Findings(ctx context.Context, q FindingQuery) ([]Finding, error)
 		)
 		if err := rows.Scan(&f.ID, &f.Kind, &f.Service, &f.Operation, &f.Peer, &f.PeerKind, &f.Severity, &f.Score,
 			&f.Summary, &f.EvidenceJSON, &f.Occurrences, &ex, &f.FirstSeen, &f.LastSeen); err != nil {
-			return nil, fmt.Errorf("reading findings: %w", err)
+			return nil, err
 		}
 		seen := map[string]bool{}
 		for _, id := range ex {
