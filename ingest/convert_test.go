@@ -12,10 +12,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// convertOne converts td and returns its only span.
-func convertOne(t *testing.T, td ptrace.Traces, cfg Config) (ConvertResult, int) {
+// convertOne converts td and returns the index of its last span.
+func convertOne(t *testing.T, td ptrace.Traces, cfg Config) (converted, int) {
 	t.Helper()
-	res := Convert(td, cfg)
+	res := convertTD(t, td, cfg)
 	if len(res.Spans) == 0 {
 		t.Fatalf("no span kept: %v", res.Messages)
 	}
@@ -210,7 +210,7 @@ func TestConvertRejectionsAndWarnings(t *testing.T) {
 		addSpan(td, func(s ptrace.Span) { s.SetEndTimestamp(1) })
 	}
 
-	res := Convert(td, NewDefaultConfig())
+	res := convertTD(t, td, NewDefaultConfig())
 	if res.Received != 16 || res.Rejected != 15 || len(res.Spans) != 1 || res.Warnings != 3 {
 		t.Fatalf("received %d rejected %d kept %d warnings %d; want 16, 15, 1, 3", res.Received, res.Rejected, len(res.Spans), res.Warnings)
 	}
@@ -244,8 +244,8 @@ func TestConvertRejectionsAndWarnings(t *testing.T) {
 
 func TestConvertEmpty(t *testing.T) {
 	t.Parallel()
-	res := Convert(ptrace.NewTraces(), NewDefaultConfig())
-	if res.Received != 0 || res.Spans != nil || res.Summary() != "" {
+	res := convertTD(t, ptrace.NewTraces(), NewDefaultConfig())
+	if res.Received != 0 || res.Batch != nil || res.Summary() != "" {
 		t.Errorf("empty request: %+v", res)
 	}
 }

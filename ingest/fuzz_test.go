@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"testing"
 	"unicode/utf8"
 
@@ -64,20 +65,53 @@ func richTraces() ptrace.Traces {
 	return td
 }
 
-// checkConvert runs Convert and checks what every accepted span must
-// satisfy, whatever the input.
-func checkConvert(t *testing.T, td ptrace.Traces) {
-	cfg := fuzzConfig()
-	res := Convert(td, cfg)
-	if res.Received != td.SpanCount() || len(res.Spans)+res.Rejected != res.Received {
-		t.Fatalf("received %d (request %d), accepted %d, rejected %d", res.Received, td.SpanCount(), len(res.Spans), res.Rejected)
+// compareWithReference converts body with Convert, and with the pdata
+// unmarshaler and the former pdata-based converter (refConvert): both must
+// refuse the same requests, and give the same spans, counts and messages
+// for the others. Every accepted span must also satisfy checkSpan.
+func compareWithReference(t *testing.T, body []byte, cfg Config) {
+	t.Helper()
+	req := ptraceotlp.NewExportRequest()
+	refErr := req.UnmarshalProto(body)
+	res, err := Convert(body, cfg)
+	if (err == nil) != (refErr == nil) {
+		t.Fatalf("Convert error %v; pdata unmarshal error %v", err, refErr)
 	}
-	if len(res.Messages) > 10 {
-		t.Fatalf("%d messages", len(res.Messages))
+	if err != nil {
+		return
 	}
-	_ = res.Summary()
-	for i := range res.Spans {
-		checkSpan(t, &res.Spans[i], cfg)
+	ref := refConvert(req.Traces(), cfg)
+	got := batchSpans(res.Batch)
+	if res.Received != ref.Received || res.Rejected != ref.Rejected || res.Warnings != ref.Warnings ||
+		res.MessagesOmitted != ref.MessagesOmitted || len(got) != len(ref.Spans) {
+		t.Fatalf("received %d rejected %d warnings %d omitted %d spans %d; reference %d %d %d %d %d",
+			res.Received, res.Rejected, res.Warnings, res.MessagesOmitted, len(got),
+			ref.Received, ref.Rejected, ref.Warnings, ref.MessagesOmitted, len(ref.Spans))
+	}
+	if !reflect.DeepEqual(res.Messages, ref.Messages) {
+		t.Fatalf("messages\n got  %q\n want %q", res.Messages, ref.Messages)
+	}
+	if res.Received > 0 && res.Batch == nil {
+		t.Fatal("no batch for a request with spans")
+	}
+	for i := range got {
+		normalizeMaps(&ref.Spans[i])
+		if !reflect.DeepEqual(got[i], ref.Spans[i]) {
+			assertSpan(t, got[i], ref.Spans[i])
+			t.FailNow()
+		}
+		checkSpan(t, &got[i], cfg)
+	}
+}
+
+// normalizeMaps replaces empty attribute maps by nil (the reference
+// converter leaves an empty typed map when all typed values were
+// duplicates of string keys).
+func normalizeMaps(s *storage.Span) {
+	for _, m := range []*map[string]string{&s.ResourceAttributes, &s.ResourceTypedAttributes, &s.Attributes, &s.TypedAttributes} {
+		if len(*m) == 0 {
+			*m = nil
+		}
 	}
 }
 
@@ -92,9 +126,9 @@ func checkSpan(t *testing.T, s *storage.Span, cfg Config) {
 		t.Fatalf("kind %d", s.Kind)
 	case s.StatusCode < storage.StatusUnset || s.StatusCode > storage.StatusError:
 		t.Fatalf("status %d", s.StatusCode)
-	case len(s.Attributes)+len(s.TypedAttributes) > cfg.MaxAttributesPerSpan:
+	case cfg.MaxAttributesPerSpan > 0 && len(s.Attributes)+len(s.TypedAttributes) > cfg.MaxAttributesPerSpan:
 		t.Fatalf("%d attributes, limit %d", len(s.Attributes)+len(s.TypedAttributes), cfg.MaxAttributesPerSpan)
-	case len(s.Events) > cfg.MaxEventsPerSpan || len(s.Links) > cfg.MaxLinksPerSpan:
+	case cfg.MaxEventsPerSpan > 0 && len(s.Events) > cfg.MaxEventsPerSpan || cfg.MaxLinksPerSpan > 0 && len(s.Links) > cfg.MaxLinksPerSpan:
 		t.Fatalf("%d events, %d links", len(s.Events), len(s.Links))
 	}
 	for _, str := range []string{s.Service, s.Name, s.TraceState, s.StatusMessage, s.ScopeName, s.ScopeVersion} {
@@ -104,7 +138,7 @@ func checkSpan(t *testing.T, s *storage.Span, cfg Config) {
 	}
 	for _, m := range []map[string]string{s.Attributes, s.ResourceAttributes} {
 		for k, v := range m {
-			if !utf8.ValidString(k) || !utf8.ValidString(v) || len(v) > cfg.MaxAttributeValueBytes {
+			if !utf8.ValidString(k) || !utf8.ValidString(v) || cfg.MaxAttributeValueBytes > 0 && len(v) > cfg.MaxAttributeValueBytes {
 				t.Fatalf("attribute %q = %q (limit %d bytes)", k, v, cfg.MaxAttributeValueBytes)
 			}
 		}
@@ -145,31 +179,46 @@ func seedBodies(f *testing.F, asJSON bool) {
 	}
 }
 
-// FuzzConvertProto decodes arbitrary OTLP/protobuf and converts it.
+// fuzzConfigs are the configurations the fuzz targets convert with: small
+// limits, and none.
+func fuzzConfigs() [2]Config { return [2]Config{fuzzConfig(), {}} }
+
+// FuzzConvertProto converts arbitrary OTLP/protobuf and compares the
+// result with pdata and the reference converter.
 func FuzzConvertProto(f *testing.F) {
 	seedBodies(f, false)
 	f.Add([]byte{0x0a, 0xff, 0xff, 0x01})
+	for _, tc := range wireSeeds() {
+		f.Add(tc)
+	}
+	cfgs := fuzzConfigs()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req := ptraceotlp.NewExportRequest()
-		if err := req.UnmarshalProto(body); err != nil {
-			return
+		for _, cfg := range cfgs {
+			compareWithReference(t, body, cfg)
 		}
-		checkConvert(t, req.Traces())
 	})
 }
 
-// FuzzConvertJSON decodes arbitrary OTLP/JSON and converts it.
+// FuzzConvertJSON decodes arbitrary OTLP/JSON as the HTTP receiver does
+// and compares the conversion of its protobuf encoding with the reference.
 func FuzzConvertJSON(f *testing.F) {
 	seedBodies(f, true)
 	f.Add([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[{"key":"a","value":{"kvlistValue":{"values":[{"key":"b","value":{"arrayValue":{"values":[{"doubleValue":"NaN"}]}}}]}}}]}]}]}]}`))
 	f.Add([]byte(`{"resourceSpans": [`))
+	cfgs := fuzzConfigs()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := ptraceotlp.NewExportRequest()
 		if err := req.UnmarshalJSON(body); err != nil {
 			_ = jsonErrorMessage(err)
 			return
 		}
-		checkConvert(t, req.Traces())
+		pb, err := req.MarshalProto()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cfg := range cfgs {
+			compareWithReference(t, pb, cfg)
+		}
 	})
 }
 
@@ -218,4 +267,4 @@ func FuzzHTTPExport(f *testing.F) {
 // discardSink accepts and forgets spans.
 type discardSink struct{}
 
-func (discardSink) Enqueue(context.Context, []storage.Span) error { return nil }
+func (discardSink) Enqueue(context.Context, *storage.SpanBatch) error { return nil }

@@ -2,14 +2,16 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/gzip" // registers the gzip decompressor
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/stats"
@@ -41,10 +43,93 @@ func (r *Receiver) newGRPCServer() *grpc.Server {
 	if r.tlsConfig != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(r.tlsConfig)))
 	}
+	opts = append(opts, grpc.ForceServerCodecV2(rawCodec{}))
 	s := grpc.NewServer(opts...)
-	ptraceotlp.RegisterGRPCServer(s, &grpcTraceService{r: r})
+	s.RegisterService(&traceServiceDesc, &grpcTraceService{r: r})
 	return s
 }
+
+// traceServiceDesc describes opentelemetry.proto.collector.trace.v1.TraceService
+// with a handler that receives the request as protobuf bytes (rawMessage),
+// for Convert to decode without an intermediate object model.
+var traceServiceDesc = grpc.ServiceDesc{
+	ServiceName: "opentelemetry.proto.collector.trace.v1.TraceService",
+	HandlerType: (*rawTraceServer)(nil),
+	Methods:     []grpc.MethodDesc{{MethodName: "Export", Handler: exportHandler}},
+	Streams:     []grpc.StreamDesc{},
+	Metadata:    "opentelemetry/proto/collector/trace/v1/trace_service.proto",
+}
+
+// rawTraceServer is the TraceService with raw protobuf messages.
+type rawTraceServer interface {
+	// Export handles an ExportTraceServiceRequest (body, valid during the
+	// call) and returns the encoded ExportTraceServiceResponse.
+	Export(ctx context.Context, body []byte) (*rawMessage, error)
+}
+
+// exportHandler is the grpc.MethodHandler of TraceService/Export.
+func exportHandler(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) { //nolint:revive // gRPC's handler signature
+	req := &rawMessage{}
+	if err := dec(req); err != nil {
+		return nil, err
+	}
+	defer req.free()
+	if interceptor == nil {
+		return srv.(rawTraceServer).Export(ctx, req.data)
+	}
+	info := &grpc.UnaryServerInfo{Server: srv, FullMethod: "/opentelemetry.proto.collector.trace.v1.TraceService/Export"}
+	return interceptor(ctx, req, info, func(ctx context.Context, m any) (any, error) {
+		return srv.(rawTraceServer).Export(ctx, m.(*rawMessage).data)
+	})
+}
+
+// rawMessage is a protobuf message kept as its encoding: a received
+// request holds a reference to grpc-go's buffer (released by free), a
+// response its bytes.
+type rawMessage struct {
+	buf  mem.Buffer // nil for responses
+	data []byte
+}
+
+// free releases a received message's buffer; data is invalid afterwards.
+func (m *rawMessage) free() {
+	if m.buf != nil {
+		m.buf.Free()
+		m.buf, m.data = nil, nil
+	}
+}
+
+// rawCodec is the gRPC codec of the OTLP receiver: it hands over the
+// received bytes of a *rawMessage without decoding them, and sends a
+// *rawMessage's bytes as they are.
+type rawCodec struct{}
+
+var _ encoding.CodecV2 = rawCodec{}
+
+// Marshal implements encoding.CodecV2.
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	m, ok := v.(*rawMessage)
+	if !ok {
+		return nil, fmt.Errorf("ingest: cannot encode a %T as OTLP/gRPC", v)
+	}
+	return mem.BufferSlice{mem.SliceBuffer(m.data)}, nil
+}
+
+// Unmarshal implements encoding.CodecV2. It keeps a reference to data
+// (without copying it when it is one buffer) until the message is freed.
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	m, ok := v.(*rawMessage)
+	if !ok {
+		return fmt.Errorf("ingest: cannot decode OTLP/gRPC into a %T", v)
+	}
+	m.buf = data.MaterializeToBuffer(mem.DefaultBufferPool())
+	m.data = m.buf.ReadOnlyData()
+	return nil
+}
+
+// Name implements encoding.CodecV2: the codec serves the proto content
+// subtype.
+func (rawCodec) Name() string { return "proto" }
 
 // grpcTap admits a new RPC when its token is valid, memory and its
 // client's rate limit allow it, and fewer than MaxConcurrentRequests are in
@@ -92,46 +177,47 @@ func (r *Receiver) overloaded(protocol string) *exportError {
 
 // grpcTraceService implements opentelemetry.proto.collector.trace.v1.TraceService.
 type grpcTraceService struct {
-	ptraceotlp.UnimplementedGRPCServer
 	r *Receiver
 }
 
+var _ rawTraceServer = (*grpcTraceService)(nil)
+
 // Export handles one OTLP/gRPC export request.
-func (g *grpcTraceService) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
+func (g *grpcTraceService) Export(ctx context.Context, body []byte) (*rawMessage, error) {
 	r := g.r
 	info, _ := ctx.Value(rpcInfoKey{}).(*rpcInfo)
 	if info == nil {
 		info = &rpcInfo{} // not reached: the stats handler tags every RPC
 	}
-	td := req.Traces()
-	if info.wireBytes > r.cfg.MaxRequestBytes {
-		n := td.SpanCount()
-		r.metrics.received.WithLabelValues(protoGRPC).Add(float64(n))
-		r.metrics.refused.WithLabelValues(protoGRPC, reasonTooLarge).Add(float64(n))
-		e := newError(kindTooLarge, reasonTooLarge, "request message is %d bytes, above the %d-byte limit ("+configPrefix+"max_request_bytes)",
-			info.wireBytes, r.cfg.MaxRequestBytes)
+	refuse := func(e *exportError) (*rawMessage, error) {
 		info.outcome = e.reason
 		r.logger.Debug("OTLP request refused", "protocol", protoGRPC, "reason", e.reason, "error", e.msg)
-		return ptraceotlp.ExportResponse{}, e
+		return nil, e
+	}
+	if info.wireBytes > r.cfg.MaxRequestBytes {
+		n, _ := countSpans(body)
+		r.metrics.received.WithLabelValues(protoGRPC).Add(float64(n))
+		r.metrics.refused.WithLabelValues(protoGRPC, reasonTooLarge).Add(float64(n))
+		return refuse(newError(kindTooLarge, reasonTooLarge, "request message is %d bytes, above the %d-byte limit ("+configPrefix+"max_request_bytes)",
+			info.wireBytes, r.cfg.MaxRequestBytes))
 	}
 	if limit := r.decompressedLimit(info.wireBytes); info.rawBytes > limit {
-		n := td.SpanCount()
+		n, _ := countSpans(body)
 		r.metrics.received.WithLabelValues(protoGRPC).Add(float64(n))
 		r.metrics.refused.WithLabelValues(protoGRPC, reasonTooLarge).Add(float64(n))
-		e := newError(kindTooLarge, reasonTooLarge, "request message decompresses from %d to %d bytes, more than %d times (%s)",
-			info.wireBytes, info.rawBytes, r.cfg.MaxDecompressionRatio, configPrefix+"max_decompression_ratio")
-		info.outcome = e.reason
-		return ptraceotlp.ExportResponse{}, e
+		return refuse(newError(kindTooLarge, reasonTooLarge, "request message decompresses from %d to %d bytes, more than %d times (%s)",
+			info.wireBytes, info.rawBytes, r.cfg.MaxDecompressionRatio, configPrefix+"max_decompression_ratio"))
 	}
-	resp, err := r.export(ctx, protoGRPC, td)
+	res, err := Convert(body, r.cfg)
 	if err != nil {
-		e := classify(err)
-		info.outcome = e.reason
-		r.logger.Debug("OTLP request refused", "protocol", protoGRPC, "reason", e.reason, "error", e.msg)
-		return resp, e
+		return refuse(newError(kindBadInput, reasonMalformed, "malformed OTLP/protobuf request message: %v", err))
 	}
-	info.outcome = outcome(resp)
-	return resp, nil
+	resp, err := r.export(ctx, protoGRPC, &res)
+	if err != nil {
+		return refuse(classify(err))
+	}
+	info.outcome = resp.outcome()
+	return &rawMessage{data: resp.appendProto(nil)}, nil
 }
 
 // rpcInfoKey is the context key of an RPC's *rpcInfo.
@@ -188,7 +274,7 @@ func grpcFailureReason(err error) string {
 		return "success"
 	case codes.ResourceExhausted:
 		return reasonTooLarge
-	case codes.InvalidArgument, codes.Internal: // grpc-go answers Internal for undecodable messages
+	case codes.InvalidArgument, codes.Internal: // grpc-go answers Internal for messages it cannot read
 		return reasonMalformed
 	case codes.Canceled, codes.DeadlineExceeded:
 		return reasonCanceled

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
@@ -234,4 +236,93 @@ func TestGRPCTypedValues(t *testing.T) {
 		"nan":     `"NaN"`,
 	}
 	assertSpan(t, storage.Span{TypedAttributes: spans[0].TypedAttributes}, storage.Span{TypedAttributes: want})
+}
+
+// TestGRPCRawMessages sends request bytes as they are (with the receiver's
+// own raw codec on the client side) and checks the answers: malformed
+// protobuf is refused with INVALID_ARGUMENT, and the response bytes are
+// what pdata would encode.
+func TestGRPCRawMessages(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewPedanticRegistry()
+	sink := &fakeSink{}
+	r := startReceiver(t, testConfig(), sink, reg)
+	conn, err := grpc.NewClient(r.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+
+	// A span encoded by hand, key before value as protobuf-go writes it,
+	// with unknown fields.
+	handMade := oneSpan(spanCore(pb(nil).unknowns(), pb(nil).msg(9, kv("http.route", strVal("/x")))))
+	tests := []struct {
+		name      string
+		body      []byte
+		wantCode  codes.Code
+		wantMsg   string
+		wantResp  []byte
+		wantSpans int
+	}{
+		{name: "malformed", body: []byte{0x0a, 0xff, 0xff}, wantCode: codes.InvalidArgument,
+			wantMsg: "malformed OTLP/protobuf request message: unexpected EOF"},
+		{name: "wrong wire type", body: pb(nil).varint(1, 1), wantCode: codes.InvalidArgument,
+			wantMsg: "malformed OTLP/protobuf request message: field ExportTraceServiceRequest.resource_spans has wire type 0 (varint); it must be length-delimited"},
+		{name: "empty request", body: nil, wantCode: codes.OK, wantResp: []byte{0x0a, 0x00}},
+		{name: "hand-made span", body: handMade, wantCode: codes.OK, wantResp: []byte{0x0a, 0x00}, wantSpans: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var resp rawMessage
+			err := conn.Invoke(ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+				&rawMessage{data: tc.body}, &resp, grpc.ForceCodecV2(rawCodec{}))
+			defer resp.free()
+			if st := status.Convert(err); st.Code() != tc.wantCode || (tc.wantMsg != "" && st.Message() != tc.wantMsg) {
+				t.Fatalf("status (%v, %q); want (%v, %q)", st.Code(), st.Message(), tc.wantCode, tc.wantMsg)
+			}
+			if err == nil && !bytes.Equal(resp.data, tc.wantResp) {
+				t.Errorf("response % x; want % x", resp.data, tc.wantResp)
+			}
+			if spans := sink.take(); len(spans) != tc.wantSpans {
+				t.Errorf("sink got %d spans; want %d", len(spans), tc.wantSpans)
+			}
+		})
+	}
+	if got := counterValue(t, reg, "tracehound_ingest_requests_total", map[string]string{"protocol": "grpc", "outcome": "malformed"}); got != 2 {
+		t.Errorf("malformed gRPC requests counted %v; want 2", got)
+	}
+}
+
+// TestExportResultEncoding checks the hand-written response encodings
+// against pdata.
+func TestExportResultEncoding(t *testing.T) {
+	t.Parallel()
+	for _, res := range []exportResult{
+		{},
+		{rejected: 3},
+		{message: "span 01: invalid UTF-8"},
+		{rejected: 1 << 40, message: strings.Repeat("long message ", 20)},
+	} {
+		want := ptraceotlp.NewExportResponse()
+		if res.rejected != 0 || res.message != "" {
+			want.PartialSuccess().SetRejectedSpans(res.rejected)
+			want.PartialSuccess().SetErrorMessage(res.message)
+		}
+		got := ptraceotlp.NewExportResponse()
+		if err := got.UnmarshalProto(res.appendProto(nil)); err != nil {
+			t.Fatalf("%+v: % x does not decode: %v", res, res.appendProto(nil), err)
+		}
+		if ps := got.PartialSuccess(); ps.RejectedSpans() != res.rejected || ps.ErrorMessage() != res.message {
+			t.Errorf("%+v: decodes as (%d, %q)", res, ps.RejectedSpans(), ps.ErrorMessage())
+		}
+		wantJSON, _ := want.MarshalJSON()
+		if got, err := res.marshalJSON(); err != nil || !bytes.Equal(got, wantJSON) {
+			t.Errorf("%+v: JSON %s (%v); want %s", res, got, err, wantJSON)
+		}
+		if got, wantOutcome := res.outcome(), map[bool]string{true: "partial_success", false: "success"}[res.rejected != 0 || res.message != ""]; got != wantOutcome {
+			t.Errorf("%+v: outcome %s; want %s", res, got, wantOutcome)
+		}
+	}
 }

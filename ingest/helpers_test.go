@@ -57,6 +57,32 @@ func addSpan(td ptrace.Traces, edit func(ptrace.Span)) ptrace.Span {
 	return s
 }
 
+// converted is a ConvertResult with its batch expanded to spans.
+type converted struct {
+	ConvertResult
+	Spans []storage.Span
+}
+
+// batchSpans returns the rows of b as spans (nil for an empty batch).
+func batchSpans(b *storage.SpanBatch) []storage.Span {
+	var out []storage.Span
+	for i := range b.Len() {
+		out = append(out, b.Span(i))
+	}
+	return out
+}
+
+// convertTD converts td as the receivers convert OTLP/JSON: by way of its
+// protobuf encoding.
+func convertTD(t testing.TB, td ptrace.Traces, cfg Config) converted {
+	t.Helper()
+	res, err := Convert(protoBody(t, td), cfg)
+	if err != nil {
+		t.Fatalf("Convert: %v", err)
+	}
+	return converted{ConvertResult: res, Spans: batchSpans(res.Batch)}
+}
+
 func protoBody(t testing.TB, td ptrace.Traces) []byte {
 	t.Helper()
 	b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()

@@ -95,33 +95,46 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	exportReq := ptraceotlp.NewExportRequest()
+	var res ConvertResult
 	if asJSON {
+		// OTLP/JSON is parsed by pdata, then takes the protobuf path.
+		exportReq := ptraceotlp.NewExportRequest()
 		if err := exportReq.UnmarshalJSON(body); err != nil {
 			r.httpError(w, req, asJSON, newError(kindBadInput, reasonMalformed, "malformed OTLP/JSON request body: %s", jsonErrorMessage(err)))
 			return
 		}
-	} else if err := exportReq.UnmarshalProto(body); err != nil {
-		r.httpError(w, req, asJSON, newError(kindBadInput, reasonMalformed, "malformed OTLP/protobuf request body: %v", err))
-		return
+		pb, err := exportReq.MarshalProto()
+		if err != nil {
+			r.httpError(w, req, asJSON, newError(kindInternal, reasonInternal, "re-encoding the OTLP/JSON request as protobuf: %v", err))
+			return
+		}
+		if res, err = Convert(pb, r.cfg); err != nil {
+			r.httpError(w, req, asJSON, newError(kindBadInput, reasonMalformed, "malformed OTLP/JSON request body: %v", err))
+			return
+		}
+	} else {
+		var err error
+		if res, err = Convert(body, r.cfg); err != nil {
+			r.httpError(w, req, asJSON, newError(kindBadInput, reasonMalformed, "malformed OTLP/protobuf request body: %v", err))
+			return
+		}
 	}
 
-	resp, err := r.export(req.Context(), protoHTTP, exportReq.Traces())
+	resp, err := r.export(req.Context(), protoHTTP, &res)
 	if err != nil {
 		r.httpError(w, req, asJSON, classify(err))
 		return
 	}
 	var out []byte
 	if asJSON {
-		out, err = resp.MarshalJSON()
+		if out, err = resp.marshalJSON(); err != nil { // the spans are queued; only the response is lost
+			r.httpError(w, req, asJSON, newError(kindInternal, reasonInternal, "encoding the export response: %v", err))
+			return
+		}
 	} else {
-		out, err = resp.MarshalProto()
+		out = resp.appendProto(nil)
 	}
-	if err != nil { // the spans are queued; only the response is lost
-		r.httpError(w, req, asJSON, newError(kindInternal, reasonInternal, "encoding the export response: %v", err))
-		return
-	}
-	r.metrics.requests.WithLabelValues(protoHTTP, outcome(resp)).Inc()
+	r.metrics.requests.WithLabelValues(protoHTTP, resp.outcome()).Inc()
 	writeHTTP(w, asJSON, http.StatusOK, out)
 }
 

@@ -1,6 +1,12 @@
-// Package ingest receives spans over OTLP (gRPC and HTTP), validates and
-// flattens them to storage rows, and hands them to a Sink (the bounded write
-// queue).
+// Package ingest receives spans over OTLP (gRPC and HTTP) and Zipkin,
+// validates them and hands them to a Sink (the bounded write queue) as a
+// columnar storage.SpanBatch.
+//
+// OTLP/protobuf requests, from gRPC and HTTP, are decoded straight from
+// their bytes into the batch by Convert, without an intermediate object
+// model. OTLP/JSON and Zipkin requests are parsed with pdata and then take
+// the same path through their protobuf encoding, so there is one
+// converter, with one set of validation rules.
 //
 // Bad input never crashes the receiver: malformed requests get the OTLP
 // error for their protocol, invalid spans are rejected one by one and
@@ -12,6 +18,7 @@ package ingest
 import (
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,7 +28,6 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 
@@ -305,50 +311,103 @@ func errShuttingDown() *exportError {
 		"tracehound is shutting down; retry after %v or send to another instance", retryDelay)
 }
 
-// export validates td, pushes the valid spans to the sink and builds the
-// OTLP response; it is shared by both protocols. On error nothing was
-// accepted; the error is an *exportError.
-func (r *Receiver) export(ctx context.Context, protocol string, td ptrace.Traces) (ptraceotlp.ExportResponse, error) {
+// exportResult is the answer to an accepted export: the OTLP partial
+// success, set when some spans were rejected or changed.
+type exportResult struct {
+	rejected int64
+	message  string
+}
+
+// export pushes the valid spans of res (converted by the caller) to the
+// sink and builds the OTLP answer; it is shared by all protocols. It takes
+// ownership of res.Batch. On error nothing was accepted; the error is an
+// *exportError.
+func (r *Receiver) export(ctx context.Context, protocol string, res *ConvertResult) (exportResult, error) {
 	if !r.handlers.enter() {
-		return ptraceotlp.ExportResponse{}, errShuttingDown()
+		return exportResult{}, errShuttingDown()
 	}
 	defer r.handlers.leave()
-	res := Convert(td, r.cfg)
 	m := r.metrics
 	m.received.WithLabelValues(protocol).Add(float64(res.Received))
 	if res.Rejected > 0 {
 		m.refused.WithLabelValues(protocol, reasonInvalid).Add(float64(res.Rejected))
 	}
-	if n := len(res.Spans); n > 0 {
+	if n := res.Batch.Len(); n > 0 {
 		if e := r.takeRate(ctx, n); e != nil {
 			m.refused.WithLabelValues(protocol, e.reason).Add(float64(n))
-			return ptraceotlp.ExportResponse{}, e
+			return exportResult{}, e
 		}
-		if err := r.sink.Enqueue(ctx, res.Spans); err != nil {
+		batch := res.Batch
+		res.Batch = nil // the sink owns it now
+		if err := r.sink.Enqueue(ctx, batch); err != nil {
 			e := classify(err)
 			m.refused.WithLabelValues(protocol, e.reason).Add(float64(n))
-			return ptraceotlp.ExportResponse{}, e
+			return exportResult{}, e
 		}
 		m.accepted.WithLabelValues(protocol).Add(float64(n))
 	}
-	resp := ptraceotlp.NewExportResponse()
+	var out exportResult
 	if res.Rejected > 0 || len(res.Messages) > 0 {
-		ps := resp.PartialSuccess()
-		ps.SetRejectedSpans(int64(res.Rejected))
-		ps.SetErrorMessage(res.Summary())
+		out = exportResult{rejected: int64(res.Rejected), message: res.Summary()}
 		r.logger.Debug("OTLP request partially accepted", "protocol", protocol,
-			"received", res.Received, "rejected", res.Rejected, "message", ps.ErrorMessage())
+			"received", res.Received, "rejected", res.Rejected, "message", out.message)
 	}
-	return resp, nil
+	return out, nil
 }
 
 // outcome is the requests_total outcome label of a successful export.
-func outcome(resp ptraceotlp.ExportResponse) string {
-	ps := resp.PartialSuccess()
-	if ps.RejectedSpans() > 0 || ps.ErrorMessage() != "" {
+func (e exportResult) outcome() string {
+	if e.rejected > 0 || e.message != "" {
 		return "partial_success"
 	}
 	return "success"
+}
+
+// appendProto appends the protobuf encoding of the
+// ExportTraceServiceResponse: its partial_success field is always present
+// (possibly empty), as pdata writes it.
+func (e exportResult) appendProto(b []byte) []byte {
+	n := 0
+	if e.rejected != 0 {
+		n += 1 + varintLen(uint64(e.rejected))
+	}
+	if len(e.message) > 0 {
+		n += 1 + varintLen(uint64(len(e.message))) + len(e.message)
+	}
+	b = append(b, 0x0a) // field 1, length-delimited: partial_success
+	b = binary.AppendUvarint(b, uint64(n))
+	if e.rejected != 0 {
+		b = append(b, 0x08) // field 1, varint: rejected_spans
+		b = binary.AppendUvarint(b, uint64(e.rejected))
+	}
+	if len(e.message) > 0 {
+		b = append(b, 0x12) // field 2, length-delimited: error_message
+		b = binary.AppendUvarint(b, uint64(len(e.message)))
+		b = append(b, e.message...)
+	}
+	return b
+}
+
+// marshalJSON returns the OTLP/JSON encoding of the
+// ExportTraceServiceResponse.
+func (e exportResult) marshalJSON() ([]byte, error) {
+	resp := ptraceotlp.NewExportResponse()
+	if e.rejected != 0 || e.message != "" {
+		ps := resp.PartialSuccess()
+		ps.SetRejectedSpans(e.rejected)
+		ps.SetErrorMessage(e.message)
+	}
+	return resp.MarshalJSON()
+}
+
+// varintLen is the length of the varint encoding of v.
+func varintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
 }
 
 // metrics are the receiver's self-metrics.

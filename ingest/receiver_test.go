@@ -35,7 +35,7 @@ type fakeSink struct {
 	entered chan struct{}
 }
 
-func (s *fakeSink) Enqueue(ctx context.Context, spans []storage.Span) error {
+func (s *fakeSink) Enqueue(ctx context.Context, batch *storage.SpanBatch) error {
 	s.mu.Lock()
 	block, entered, err := s.block, s.entered, s.err
 	s.calls++
@@ -55,7 +55,7 @@ func (s *fakeSink) Enqueue(ctx context.Context, spans []storage.Span) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.spans = append(s.spans, spans...)
+	s.spans = append(s.spans, batchSpans(batch)...)
 	return nil
 }
 

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 const (
@@ -30,15 +28,15 @@ const (
 
 // validateSpan applies the rejection rules to one span. It returns "" for a
 // valid span, else the reason it was rejected.
-func validateSpan(s ptrace.Span) string {
-	tid, sid := s.TraceID(), s.SpanID()
-	if tid.IsEmpty() {
+func validateSpan(s *spanFields) string {
+	tid, sid := s.traceID, s.spanID
+	if tid == [16]byte{} {
 		return "span " + hex.EncodeToString(sid[:]) + ": trace_id is missing or all zeros (it must be 16 bytes, not all zero)"
 	}
-	if sid.IsEmpty() {
+	if sid == [8]byte{} {
 		return "span in trace " + hex.EncodeToString(tid[:]) + ": span_id is missing or all zeros (it must be 8 bytes, not all zero)"
 	}
-	start, end := uint64(s.StartTimestamp()), uint64(s.EndTimestamp())
+	start, end := s.start, s.end
 	if start == 0 {
 		return "span " + hex.EncodeToString(sid[:]) + ": start time is missing (start_time_unix_nano is 0)"
 	}

@@ -23,8 +23,8 @@ import (
 // (https://zipkin.io/zipkin-api/#/default/post_spans), optionally gzip.
 //
 // The spans are translated to OTLP (pdata) and go through the same path as
-// an OTLP export: the same validation and limits (Convert with the otlp.*
-// settings), the same Sink, the same backpressure (503 + Retry-After when
+// an OTLP export: the same validation and limits (Convert, on their
+// protobuf encoding, with the otlp.* settings), the same Sink, the same backpressure (503 + Retry-After when
 // the queue is full or tracehound is stopping, 503 when more than
 // otlp.max_concurrent_requests HTTP requests are in flight; the limit is
 // shared with OTLP/HTTP) and the same metrics, with protocol="zipkin".
@@ -111,16 +111,21 @@ func (r *Receiver) serveZipkin(w http.ResponseWriter, req *http.Request) {
 		r.zipkinError(w, req, newError(kindBadInput, reasonMalformed, "%v", err))
 		return
 	}
-	resp, err := r.export(req.Context(), protoZipkin, td)
+	res, err := convertTraces(td, r.cfg)
+	if err != nil {
+		r.zipkinError(w, req, newError(kindInternal, reasonInternal, "converting the Zipkin spans: %v", err))
+		return
+	}
+	resp, err := r.export(req.Context(), protoZipkin, &res)
 	if err != nil {
 		r.zipkinError(w, req, classify(err))
 		return
 	}
-	r.metrics.requests.WithLabelValues(protoZipkin, outcome(resp)).Inc()
+	r.metrics.requests.WithLabelValues(protoZipkin, resp.outcome()).Inc()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusAccepted)
-	if msg := resp.PartialSuccess().ErrorMessage(); msg != "" {
-		_, _ = w.Write([]byte(msg + "\n"))
+	if resp.message != "" {
+		_, _ = w.Write([]byte(resp.message + "\n"))
 	}
 }
 

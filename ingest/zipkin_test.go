@@ -45,13 +45,13 @@ const zipkinDocsExample = `[
 ]`
 
 // zipkinSpans converts a Zipkin body to storage spans as the receiver does.
-func zipkinSpans(t *testing.T, body string) ConvertResult {
+func zipkinSpans(t *testing.T, body string) converted {
 	t.Helper()
 	td, err := ZipkinToTraces([]byte(body))
 	if err != nil {
 		t.Fatalf("ZipkinToTraces: %v", err)
 	}
-	return Convert(td, NewDefaultConfig())
+	return convertTD(t, td, NewDefaultConfig())
 }
 
 func mustHex(t *testing.T, s string) []byte {
@@ -260,7 +260,7 @@ func TestZipkinLimitsApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := Convert(td, cfg)
+	res := convertTD(t, td, cfg)
 	sp := res.Spans[0]
 	if len(sp.Attributes) != 2 || sp.DroppedAttributesCount != 1 || len(sp.Events) != 1 || sp.DroppedEventsCount != 1 {
 		t.Fatalf("limits: attrs %v dropped %d events %d dropped %d", sp.Attributes, sp.DroppedAttributesCount, len(sp.Events), sp.DroppedEventsCount)
@@ -436,6 +436,8 @@ func BenchmarkZipkinToTraces(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		_ = Convert(td, cfg)
+		if _, err := convertTraces(td, cfg); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -171,8 +171,9 @@ func (s *Store) LoadTraces(ctx context.Context, ids [][16]byte) (map[[16]byte][]
 			args[j] = string(part[j][:])
 		}
 		// Bound the scan by the traces' time range (from the traces table,
-		// keyed by trace_id): the bloom filter alone lets most granules of a
-		// large id list through.
+		// keyed by trace_id): the spans table is ordered by (ten-minute
+		// bucket of start, trace_id), so the range picks the buckets and
+		// the ids the granules within them.
 		var from, to time.Time
 		if err := s.conn.QueryRow(ctx, `SELECT min(start), max(end) FROM `+s.db+`.traces WHERE trace_id IN (?)`, args).Scan(&from, &to); err != nil {
 			return nil, fmt.Errorf("loading traces: %w", err)

@@ -3,11 +3,111 @@ package storage
 import (
 	"context"
 	"fmt"
+	"net"
+	"sync"
 	"time"
 	"unsafe"
+
+	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/clickhouse-go/v2"
 )
 
-// spanColumns lists the spans table columns in insert order.
+// spanInserter sends span batches over one native-protocol connection of
+// its own (ch-go), encoding the batch's columns directly: the query pool of
+// clickhouse-go would build a Go value per cell. The connection is dialled
+// on first use and again after an error. Inserts are serialised; the Writer
+// inserts one batch at a time anyway.
+type spanInserter struct {
+	opts ch.Options
+	db   string
+
+	mu     sync.Mutex
+	client *ch.Client
+}
+
+// newSpanInserter derives the insert connection's options from the parsed
+// DSN. Inserts to a loopback address (the embedded ClickHouse) are not
+// compressed, which only costs CPU on both ends there; others use LZ4.
+func newSpanInserter(co *clickhouse.Options, db string) *spanInserter {
+	opts := ch.Options{
+		Address:     co.Addr[0],
+		Database:    "default",
+		User:        co.Auth.Username,
+		Password:    co.Auth.Password,
+		TLS:         co.TLS,
+		DialTimeout: co.DialTimeout,
+		ClientName:  "tracehound",
+		Compression: ch.CompressionLZ4,
+		ReadTimeout: -1, // bounded by the insert context instead
+	}
+	if host, _, err := net.SplitHostPort(opts.Address); err == nil {
+		if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" {
+			opts.Compression = ch.CompressionDisabled
+		}
+	}
+	if opts.User == "" {
+		opts.User = "default"
+	}
+	return &spanInserter{opts: opts, db: db}
+}
+
+// insert sends the batch as one INSERT with the deduplication token.
+func (si *spanInserter) insert(ctx context.Context, b *SpanBatch, token string) error {
+	si.mu.Lock()
+	defer si.mu.Unlock()
+	if si.client == nil || si.client.IsClosed() {
+		c, err := ch.Dial(ctx, si.opts)
+		if err != nil {
+			return fmt.Errorf("connecting to ClickHouse at %s: %w", si.opts.Address, err)
+		}
+		si.client = c
+	}
+	err := si.client.Do(ctx, ch.Query{
+		Body:  "INSERT INTO " + si.db + ".spans VALUES",
+		Input: b.nativeInput(),
+		Settings: []ch.Setting{
+			{Key: "insert_deduplicate", Value: "1", Important: true},
+			{Key: "insert_deduplication_token", Value: token, Important: true},
+			{Key: "deduplicate_blocks_in_dependent_materialized_views", Value: "1", Important: true},
+		},
+	})
+	if err != nil {
+		// The connection's state is unknown after a failed insert: start
+		// the next attempt on a new one.
+		_ = si.client.Close()
+		si.client = nil
+		return err
+	}
+	return nil
+}
+
+func (si *spanInserter) close() error {
+	si.mu.Lock()
+	defer si.mu.Unlock()
+	if si.client == nil {
+		return nil
+	}
+	err := si.client.Close()
+	si.client = nil
+	return err
+}
+
+// InsertSpans writes one batch with the native protocol, column by column.
+// token is the insert_deduplication_token: inserting the same rows with the
+// same token again is a no-op on the server.
+func (s *Store) InsertSpans(ctx context.Context, b *SpanBatch, token string) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	start := time.Now()
+	if err := s.ins.insert(ctx, b, token); err != nil {
+		return fmt.Errorf("inserting %d spans (after %s): %w", b.Len(), time.Since(start).Round(time.Millisecond), err)
+	}
+	return nil
+}
+
+// spanColumns lists the spans table columns a Span is read from, in the
+// order scanSpans reads them.
 const spanColumns = `trace_id, span_id, parent_span_id, trace_state, service, name, kind, start, duration_ns,
 	status_code, status_message, scope_name, scope_version,
 	resource_attributes, resource_typed_attributes, attributes, typed_attributes,
@@ -15,111 +115,10 @@ const spanColumns = `trace_id, span_id, parent_span_id, trace_state, service, na
 	links.trace_id, links.span_id, links.trace_state, links.attributes,
 	dropped_attributes_count, dropped_events_count, dropped_links_count`
 
-// InsertSpans writes one batch with the native protocol, column by column.
-// token is the insert_deduplication_token: inserting the same rows with the
-// same token again is a no-op on the server.
-func (s *Store) InsertSpans(ctx context.Context, spans []Span, token string) error {
-	ctx = insertContext(ctx, token)
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.db+".spans ("+spanColumns+")")
-	if err != nil {
-		return fmt.Errorf("preparing insert: %w", err)
-	}
-	defer func() { _ = batch.Abort() }()
-
-	n := len(spans)
-	var (
-		traceIDs      = make([]string, n)
-		spanIDs       = make([]string, n)
-		parentIDs     = make([]string, n)
-		traceStates   = make([]string, n)
-		services      = make([]string, n)
-		names         = make([]string, n)
-		kinds         = make([]int8, n)
-		starts        = make([]time.Time, n)
-		durations     = make([]int64, n)
-		statusCodes   = make([]int8, n)
-		statusMsgs    = make([]string, n)
-		scopeNames    = make([]string, n)
-		scopeVersions = make([]string, n)
-		resAttrs      = make([]map[string]string, n)
-		resTyped      = make([]map[string]string, n)
-		attrs         = make([]map[string]string, n)
-		typed         = make([]map[string]string, n)
-		evTimes       = make([][]time.Time, n)
-		evNames       = make([][]string, n)
-		evAttrs       = make([][]string, n)
-		lkTraceIDs    = make([][]string, n)
-		lkSpanIDs     = make([][]string, n)
-		lkStates      = make([][]string, n)
-		lkAttrs       = make([][]string, n)
-		droppedAttrs  = make([]uint32, n)
-		droppedEvents = make([]uint32, n)
-		droppedLinks  = make([]uint32, n)
-	)
-	for i := range spans {
-		sp := &spans[i]
-		traceIDs[i] = bytesString(sp.TraceID[:])
-		spanIDs[i] = bytesString(sp.SpanID[:])
-		parentIDs[i] = bytesString(sp.ParentSpanID[:])
-		traceStates[i] = sp.TraceState
-		services[i] = sp.Service
-		names[i] = sp.Name
-		kinds[i] = int8(sp.Kind)
-		starts[i] = time.Unix(0, sp.StartUnixNano)
-		durations[i] = sp.DurationNano
-		statusCodes[i] = int8(sp.StatusCode)
-		statusMsgs[i] = sp.StatusMessage
-		scopeNames[i] = sp.ScopeName
-		scopeVersions[i] = sp.ScopeVersion
-		resAttrs[i] = nonNilMap(sp.ResourceAttributes)
-		resTyped[i] = nonNilMap(sp.ResourceTypedAttributes)
-		attrs[i] = nonNilMap(sp.Attributes)
-		typed[i] = nonNilMap(sp.TypedAttributes)
-		if len(sp.Events) > 0 {
-			et := make([]time.Time, len(sp.Events))
-			en := make([]string, len(sp.Events))
-			ea := make([]string, len(sp.Events))
-			for j, e := range sp.Events {
-				et[j], en[j], ea[j] = time.Unix(0, e.TimeUnixNano), e.Name, e.AttributesJSON
-			}
-			evTimes[i], evNames[i], evAttrs[i] = et, en, ea
-		} else {
-			evTimes[i], evNames[i], evAttrs[i] = []time.Time{}, []string{}, []string{}
-		}
-		if len(sp.Links) > 0 {
-			lt := make([]string, len(sp.Links))
-			ls := make([]string, len(sp.Links))
-			lst := make([]string, len(sp.Links))
-			la := make([]string, len(sp.Links))
-			for j := range sp.Links {
-				l := &sp.Links[j]
-				lt[j], ls[j], lst[j], la[j] = bytesString(l.TraceID[:]), bytesString(l.SpanID[:]), l.TraceState, l.AttributesJSON
-			}
-			lkTraceIDs[i], lkSpanIDs[i], lkStates[i], lkAttrs[i] = lt, ls, lst, la
-		} else {
-			lkTraceIDs[i], lkSpanIDs[i], lkStates[i], lkAttrs[i] = []string{}, []string{}, []string{}, []string{}
-		}
-		droppedAttrs[i] = sp.DroppedAttributesCount
-		droppedEvents[i] = sp.DroppedEventsCount
-		droppedLinks[i] = sp.DroppedLinksCount
-	}
-	cols := []any{traceIDs, spanIDs, parentIDs, traceStates, services, names, kinds, starts, durations,
-		statusCodes, statusMsgs, scopeNames, scopeVersions, resAttrs, resTyped, attrs, typed,
-		evTimes, evNames, evAttrs, lkTraceIDs, lkSpanIDs, lkStates, lkAttrs,
-		droppedAttrs, droppedEvents, droppedLinks}
-	for i, c := range cols {
-		if err := batch.Column(i).Append(c); err != nil {
-			return fmt.Errorf("building insert column %d: %w", i, err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("sending %d spans: %w", n, err)
-	}
-	return nil
-}
-
 var emptyMap = map[string]string{}
 
+// nonNilMap returns m, or an empty map when m is nil (clickhouse-go wants
+// a map for a Map column).
 func nonNilMap(m map[string]string) map[string]string {
 	if m == nil {
 		return emptyMap
@@ -128,7 +127,7 @@ func nonNilMap(m map[string]string) map[string]string {
 }
 
 // bytesString views b as a string without copying. The string is valid only
-// while b is unchanged; here b is an id array inside a Span the batch owns.
+// while b is unchanged.
 func bytesString(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }

@@ -60,7 +60,9 @@ type Operation struct {
 
 // Operations returns the distinct (name, kind) pairs of q.Service's spans
 // that started in [q.From, q.To], sorted by name then kind. The spans table
-// is ordered by (service, name, start), so this reads one service's range.
+// is ordered by time bucket and trace id, so this reads the service,
+// name and kind columns of the whole time window (LowCardinality columns:
+// cheap per row, but proportional to the window).
 func (s *Store) Operations(ctx context.Context, q OperationQuery) ([]Operation, error) {
 	if q.Service == "" {
 		return nil, errors.New("operations: service is required")

@@ -38,6 +38,7 @@ type Options struct {
 // concurrent use.
 type Store struct {
 	conn      driver.Conn
+	ins       *spanInserter
 	db        string
 	retention time.Duration
 	log       *slog.Logger
@@ -77,7 +78,7 @@ func Open(opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{conn: conn, db: db, retention: opts.Retention, log: log}, nil
+	return &Store{conn: conn, ins: newSpanInserter(co, db), db: db, retention: opts.Retention, log: log}, nil
 }
 
 // Database is the database tracehound uses.
@@ -107,8 +108,8 @@ func (s *Store) WaitReady(ctx context.Context) error {
 	}
 }
 
-// Close closes the connection pool.
-func (s *Store) Close() error { return s.conn.Close() }
+// Close closes the connection pool and the insert connection.
+func (s *Store) Close() error { return errors.Join(s.ins.close(), s.conn.Close()) }
 
 // Migrate creates the database and applies every migration not yet recorded
 // in the tracehound_migrations table, in order. All statements are

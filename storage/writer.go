@@ -104,10 +104,10 @@ var ErrLogFailed = errors.New("write-ahead log failed")
 // Append, PendingSpans and StopAppends are safe for concurrent use; Next and
 // Commit are called by the Writer's loop only.
 type Log interface {
-	// Append makes spans durable and queues them; it takes ownership of
-	// spans. A full log returns an error wrapping ErrQueueFull, a stopped
+	// Append makes the batch durable and queues it; it takes ownership of
+	// the batch. A full log returns an error wrapping ErrQueueFull, a stopped
 	// one ErrStopped, a failed one an error wrapping ErrLogFailed.
-	Append(ctx context.Context, spans []Span) error
+	Append(ctx context.Context, batch *SpanBatch) error
 	// Next blocks until a batch is ready — maxSpans spans (more only when
 	// one logged request holds more), or maxWait after its first span was
 	// appended — and returns it with its deduplication token. It returns
@@ -122,15 +122,15 @@ type Log interface {
 	PendingSpans() int
 }
 
-// LogBatch is a batch handed out by Log.Next. The Writer owns Spans.
+// LogBatch is a batch handed out by Log.Next. The Writer owns Batch.
 type LogBatch struct {
-	Spans []Span
+	Batch *SpanBatch
 	Token string
 }
 
 // SpanInserter inserts a batch with a deduplication token; *Store is one.
 type SpanInserter interface {
-	InsertSpans(ctx context.Context, spans []Span, token string) error
+	InsertSpans(ctx context.Context, batch *SpanBatch, token string) error
 }
 
 // Writer batches spans and inserts them into ClickHouse.
@@ -157,7 +157,7 @@ type Writer struct {
 	m   *writerMetrics
 
 	mu       sync.Mutex
-	pending  [][]Span // queued, not yet in a batch
+	pending  []*SpanBatch // queued, not yet in a batch
 	queued   int      // spans in pending plus the batch being inserted
 	stopped  bool
 	wake     chan struct{}
@@ -223,19 +223,20 @@ func (w *Writer) Start(_ context.Context) error {
 	return nil
 }
 
-// Enqueue implements ingest.Sink: it takes ownership of spans. Without a
+// Enqueue implements ingest.Sink: it takes ownership of batch. Without a
 // Log it returns at once, with ErrQueueFull when the queue has no room (a
 // request larger than the whole queue is accepted only into an empty
 // queue) and ErrStopped after Shutdown began. With a Log it returns once
 // the Log has made the spans durable, or the Log's error.
-func (w *Writer) Enqueue(ctx context.Context, spans []Span) error {
-	if len(spans) == 0 {
+func (w *Writer) Enqueue(ctx context.Context, batch *SpanBatch) error {
+	n := batch.Len()
+	if n == 0 {
 		return nil
 	}
 	if w.wal != nil {
-		err := w.wal.Append(ctx, spans)
+		err := w.wal.Append(ctx, batch)
 		if errors.Is(err, ErrQueueFull) {
-			w.m.refused.Add(float64(len(spans)))
+			w.m.refused.Add(float64(n))
 		}
 		return err
 	}
@@ -244,13 +245,13 @@ func (w *Writer) Enqueue(ctx context.Context, spans []Span) error {
 		w.mu.Unlock()
 		return ErrStopped
 	}
-	if w.queued > 0 && w.queued+len(spans) > w.cfg.QueueSpans {
+	if w.queued > 0 && w.queued+n > w.cfg.QueueSpans {
 		w.mu.Unlock()
-		w.m.refused.Add(float64(len(spans)))
+		w.m.refused.Add(float64(n))
 		return fmt.Errorf("%w: %d spans queued, capacity %d (ClickHouse slow or unreachable?)", ErrQueueFull, w.queued, w.cfg.QueueSpans)
 	}
-	w.pending = append(w.pending, spans)
-	w.queued += len(spans)
+	w.pending = append(w.pending, batch)
+	w.queued += n
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -359,7 +360,7 @@ func (w *Writer) loop() {
 			return // shutdown deadline passed; the rest is counted as lost
 		}
 		w.mu.Lock()
-		w.queued -= len(batch)
+		w.queued -= batch.Len()
 		w.mu.Unlock()
 	}
 }
@@ -383,7 +384,7 @@ func (w *Writer) logLoop() {
 			}
 			continue
 		}
-		if !w.insertWithRetry(b.Spans, b.Token) {
+		if !w.insertWithRetry(b.Batch, b.Token) {
 			return // shutdown: the batch stays in the log, with its token
 		}
 		if err := w.wal.Commit(); err != nil {
@@ -396,32 +397,35 @@ func (w *Writer) logLoop() {
 func (w *Writer) pendingCount() int {
 	n := 0
 	for _, p := range w.pending {
-		n += len(p)
+		n += p.Len()
 	}
 	return n
 }
 
-// takeBatch moves up to BatchSpans spans out of pending.
-func (w *Writer) takeBatch() []Span {
+// takeBatch moves queued requests out of pending, whole, merging them into
+// one batch of up to BatchSpans spans (more only when the first request
+// alone has more).
+func (w *Writer) takeBatch() *SpanBatch {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.pending) == 1 && len(w.pending[0]) <= w.cfg.BatchSpans {
-		b := w.pending[0]
+	first := w.pending[0]
+	w.pending[0] = nil
+	w.pending = w.pending[1:]
+	var more []*SpanBatch
+	n := first.Len()
+	for len(w.pending) > 0 && n+w.pending[0].Len() <= w.cfg.BatchSpans {
+		n += w.pending[0].Len()
+		more = append(more, w.pending[0])
 		w.pending[0] = nil
-		w.pending = w.pending[:0]
-		return b
+		w.pending = w.pending[1:]
 	}
-	batch := make([]Span, 0, min(w.cfg.BatchSpans, w.pendingCount()))
-	for len(w.pending) > 0 && len(batch) < w.cfg.BatchSpans {
-		p := w.pending[0]
-		take := min(len(p), w.cfg.BatchSpans-len(batch))
-		batch = append(batch, p[:take]...)
-		if take == len(p) {
-			w.pending[0] = nil
-			w.pending = w.pending[1:]
-		} else {
-			w.pending[0] = p[take:]
-		}
+	w.mu.Unlock()
+	if len(more) == 0 {
+		return first
+	}
+	batch := NewSpanBatch(n)
+	batch.AppendBatch(first)
+	for _, p := range more {
+		batch.AppendBatch(p)
 	}
 	return batch
 }
@@ -429,7 +433,7 @@ func (w *Writer) takeBatch() []Span {
 // insertWithRetry inserts the batch until it succeeds; it gives up only when
 // the shutdown context ends (or, with a Log, at the first failure during
 // shutdown), returning false.
-func (w *Writer) insertWithRetry(batch []Span, token string) bool {
+func (w *Writer) insertWithRetry(batch *SpanBatch, token string) bool {
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), w.cfg.InsertTimeout)
@@ -441,24 +445,24 @@ func (w *Writer) insertWithRetry(batch []Span, token string) bool {
 		cancel()
 		if err == nil {
 			w.m.insertDuration.Observe(time.Since(start).Seconds())
-			w.m.batchSpans.Observe(float64(len(batch)))
-			w.m.stored.Add(float64(len(batch)))
+			w.m.batchSpans.Observe(float64(batch.Len()))
+			w.m.stored.Add(float64(batch.Len()))
 			w.m.batches.WithLabelValues("ok").Inc()
 			if attempt > 1 {
-				w.log.Info("insert succeeded after retries", "attempts", attempt, "spans", len(batch))
+				w.log.Info("insert succeeded after retries", "attempts", attempt, "spans", batch.Len())
 			}
 			return true
 		}
 		w.m.batches.WithLabelValues("error").Inc()
 		w.m.insertErrors.Inc()
 		if attempt == 1 || attempt%10 == 0 {
-			w.log.Warn("inserting spans into ClickHouse failed; retrying", "err", err, "spans", len(batch), "attempt", attempt, "retry_in", backoff)
+			w.log.Warn("inserting spans into ClickHouse failed; retrying", "err", err, "spans", batch.Len(), "attempt", attempt, "retry_in", backoff)
 		}
 		if dctx := w.shutdownCtx(); dctx != nil && (dctx.Err() != nil || w.wal != nil) {
 			if w.wal != nil {
-				w.log.Warn("ClickHouse unavailable at shutdown; the batch stays in the write-ahead log", "spans", len(batch), "err", err)
+				w.log.Warn("ClickHouse unavailable at shutdown; the batch stays in the write-ahead log", "spans", batch.Len(), "err", err)
 			} else {
-				w.log.Error("giving up on a batch at shutdown deadline", "spans", len(batch), "err", err)
+				w.log.Error("giving up on a batch at shutdown deadline", "spans", batch.Len(), "err", err)
 			}
 			return false
 		}

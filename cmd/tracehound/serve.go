@@ -76,6 +76,14 @@ func runServe(args []string) error {
 		return errors.Join(errs...)
 	}
 
+	if cfg.PprofAddr != "" {
+		stopPprof, err := startPprof(cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		shutdowns = append(shutdowns, stopPprof)
+	}
+
 	dsn := cfg.ClickHouse.DSN
 	if dsn == "" {
 		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {

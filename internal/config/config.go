@@ -56,6 +56,10 @@ type Config struct {
 	Auth authn.Config `yaml:"auth"`
 	// HTTPTLS serves the UI/API listener over TLS. Default off.
 	HTTPTLS tlsutil.Config `yaml:"http_tls"`
+	// PprofAddr, when set, serves Go's net/http/pprof profiles on that
+	// address (e.g. localhost:6060) for profiling. Default empty: off.
+	// Bind it to localhost: the profiles are not authenticated.
+	PprofAddr string `yaml:"pprof_addr"`
 }
 
 // ClickHouseConfig selects the ClickHouse server.
@@ -199,6 +203,8 @@ var serveFlagSpecs = []flagSpec{
 			c.ClickHouse.Retention = d
 			return nil
 		}},
+	{"pprof-addr", "serve Go pprof profiles on this address (empty: off; unauthenticated, bind to localhost)", func(c Config) string { return c.PprofAddr },
+		func(c *Config, v string) error { c.PprofAddr = v; return nil }},
 	{"log-level", "debug, info, warn or error", func(c Config) string { return c.LogLevel },
 		func(c *Config, v string) error { c.LogLevel = v; return nil }},
 }

@@ -239,28 +239,26 @@ func statusLabel(s storage.StatusCode) string {
 	return statusCodeLabels[0]
 }
 
-// key builds the series key of a span; it does not allocate.
-func (m *Metrics) key(sp *storage.Span) spanKey {
-	k := spanKey{service: sp.Service, name: sp.Name, kind: sp.Kind, status: sp.StatusCode}
-	for i, d := range m.dimKeys {
-		k.dims[i] = dimValue(sp, d)
+// key builds the series key of row i of b, whose scalar fields are row;
+// it does not allocate (its strings are views into b).
+func (m *Metrics) key(b *storage.SpanBatch, i int, row *storage.SpanRow) spanKey {
+	k := spanKey{service: row.Service, name: row.Name, kind: row.Kind, status: row.StatusCode}
+	for j, d := range m.dimKeys {
+		k.dims[j] = dimValue(b, i, d)
 	}
 	return k
 }
 
-// dimValue looks a dimension up in the span's attributes, then its
-// resource's; typed values are their JSON text.
-func dimValue(sp *storage.Span, key string) string {
-	if v, ok := sp.Attributes[key]; ok {
-		return v
+// dimValue looks a dimension up in the attributes of row i, then in its
+// resource's; typed values are their JSON text. It is "" when absent.
+func dimValue(b *storage.SpanBatch, i int, key string) string {
+	for _, col := range [...]storage.AttrColumn{storage.Attributes, storage.TypedAttributes,
+		storage.ResourceAttributes, storage.ResourceTypedAttributes} {
+		if v, ok := b.Attribute(i, col, key); ok {
+			return v
+		}
 	}
-	if v, ok := sp.TypedAttributes[key]; ok {
-		return v
-	}
-	if v, ok := sp.ResourceAttributes[key]; ok {
-		return v
-	}
-	return sp.ResourceTypedAttributes[key]
+	return ""
 }
 
 // spanSeriesLocked returns the series of k, creating it (or using the
@@ -295,10 +293,10 @@ func (m *Metrics) spanSeriesLocked(k spanKey) *series {
 	return s
 }
 
-// ObserveSpans records spans in the span metrics at once. Sink records
-// only the spans the queue accepted.
-func (m *Metrics) ObserveSpans(spans []storage.Span) {
-	b := m.prepare(spans)
+// ObserveBatch records the spans of batch in the span metrics at once.
+// Sink records only the spans the queue accepted.
+func (m *Metrics) ObserveBatch(batch *storage.SpanBatch) {
+	b := m.prepare(batch)
 	b.commit(m)
 	putBatch(b)
 }
@@ -311,7 +309,8 @@ type pendingObs struct {
 }
 
 // batch holds the observations of one Enqueue call between prepare and
-// commit; batches are pooled.
+// commit; batches are pooled. (Not to be confused with the SpanBatch the
+// observations are read from.)
 type batch struct {
 	obs     []pendingObs
 	missing []int
@@ -331,15 +330,17 @@ func putBatch(b *batch) {
 	batchPool.Put(b)
 }
 
-// prepare resolves the series of every span (one read lock for the batch;
-// a write lock only when some series are new) without recording anything.
-func (m *Metrics) prepare(spans []storage.Span) *batch {
+// prepare resolves the series of every span of spans (one read lock for
+// the batch; a write lock only when some series are new) without recording
+// anything.
+func (m *Metrics) prepare(spans *storage.SpanBatch) *batch {
 	b := batchPool.Get().(*batch)
+	n := spans.Len()
 	m.spanMu.RLock()
-	for i := range spans {
-		sp := &spans[i]
-		secs := float64(max(sp.DurationNano, 0)) / 1e9
-		s := m.spans[m.key(sp)]
+	for i := range n {
+		row := spans.Row(i)
+		secs := float64(max(row.DurationNano, 0)) / 1e9
+		s := m.spans[m.key(spans, i, &row)]
 		if s == nil {
 			b.missing = append(b.missing, i)
 		}
@@ -349,7 +350,8 @@ func (m *Metrics) prepare(spans []storage.Span) *batch {
 	if len(b.missing) > 0 {
 		m.spanMu.Lock()
 		for _, i := range b.missing {
-			b.obs[i].s = m.spanSeriesLocked(m.key(&spans[i]))
+			row := spans.Row(i)
+			b.obs[i].s = m.spanSeriesLocked(m.key(spans, i, &row))
 		}
 		m.spanMu.Unlock()
 	}

@@ -90,6 +90,15 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 	}
 }
 
+// batchOf returns spans as a SpanBatch.
+func batchOf(spans ...storage.Span) *storage.SpanBatch {
+	b := storage.NewSpanBatch(len(spans))
+	for i := range spans {
+		b.AppendSpan(&spans[i])
+	}
+	return b
+}
+
 // span returns a span of service svc named name.
 func span(svc, name string, kind storage.SpanKind, status storage.StatusCode, durMs float64) storage.Span {
 	return storage.Span{Service: svc, Name: name, Kind: kind, StatusCode: status, DurationNano: int64(durMs * 1e6)}
@@ -162,7 +171,7 @@ func TestSpanMetrics(t *testing.T) {
 	b.DurationNano = 50e6
 	c := span("checkout", "GET /cart", storage.SpanKindServer, storage.StatusError, 2000)
 	d := span("db", "SELECT", storage.SpanKindClient, storage.StatusOK, 0.5)
-	m.ObserveSpans([]storage.Span{a, b, c, d})
+	m.ObserveBatch(batchOf(a, b, c, d))
 
 	got := gather(t, reg)
 	okLabels := `{deployment_environment="prod",http_request_method="GET",http_response_status_code="200",service_name="checkout",span_kind="SPAN_KIND_SERVER",span_name="GET /cart",status_code="STATUS_CODE_UNSET"}`
@@ -220,8 +229,8 @@ func TestSpanMetricsOverflow(t *testing.T) {
 		sp.Attributes = map[string]string{"user.id": fmt.Sprint(i)}
 		spans = append(spans, sp)
 	}
-	m.ObserveSpans(spans)
-	m.ObserveSpans(spans[:1]) // an existing series still counts normally
+	m.ObserveBatch(batchOf(spans...))
+	m.ObserveBatch(batchOf(spans[:1]...)) // an existing series still counts normally
 	got := gather(t, reg)
 	if n := got[`tracehound_redmetrics_series{group="span_metrics"}`]; n != 5 { // 3 + overflow for unset and error
 		t.Errorf("series = %v, want 5 (3 + 2 overflow)\n%s", n, dump(got))
@@ -254,13 +263,13 @@ type fakeNext struct {
 	n   int
 }
 
-func (f *fakeNext) Enqueue(_ context.Context, spans []storage.Span) error {
+func (f *fakeNext) Enqueue(_ context.Context, batch *storage.SpanBatch) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
 		return f.err
 	}
-	f.n += len(spans)
+	f.n += batch.Len()
 	return nil
 }
 
@@ -269,7 +278,7 @@ func TestSinkCountsOnlyAcceptedSpans(t *testing.T) {
 	m, reg := newMetrics(t, nil)
 	next := &fakeNext{err: fmt.Errorf("queue: %w", storage.ErrQueueFull)}
 	s := &Sink{Next: next, Metrics: m}
-	spans := []storage.Span{span("a", "op", storage.SpanKindServer, storage.StatusUnset, 1)}
+	spans := batchOf(span("a", "op", storage.SpanKindServer, storage.StatusUnset, 1))
 	if err := s.Enqueue(context.Background(), spans); !errors.Is(err, storage.ErrQueueFull) {
 		t.Fatalf("Enqueue error = %v, want the queue's", err)
 	}
@@ -304,9 +313,10 @@ func TestSinkNoAllocationsForExistingSeries(t *testing.T) {
 		spans[i] = span(fmt.Sprint("svc", i%5), fmt.Sprint("op", i%7), storage.SpanKindServer, storage.StatusOK, float64(i))
 		spans[i].Attributes = map[string]string{"http.request.method": "GET"}
 	}
+	batch := batchOf(spans...)
 	ctx := context.Background()
-	_ = s.Enqueue(ctx, spans) // create the series, warm the pool
-	if a := testing.AllocsPerRun(100, func() { _ = s.Enqueue(ctx, spans) }); a > 0 {
+	_ = s.Enqueue(ctx, batch) // create the series, warm the pool
+	if a := testing.AllocsPerRun(100, func() { _ = s.Enqueue(ctx, batch) }); a > 0 {
 		t.Fatalf("%v allocations per Enqueue of 100 spans of existing series; want 0", a)
 	}
 }
@@ -375,7 +385,7 @@ func TestConcurrentObservations(t *testing.T) {
 	for g := range 8 {
 		wg.Go(func() {
 			for i := range 200 {
-				m.ObserveSpans([]storage.Span{span(fmt.Sprint("s", (g+i)%30), "op", storage.SpanKindServer, storage.StatusUnset, 1)})
+				m.ObserveBatch(batchOf(span(fmt.Sprint("s", (g+i)%30), "op", storage.SpanKindServer, storage.StatusUnset, 1)))
 				m.ObserveCalls([]storage.EdgeCall{{Source: "a", Target: fmt.Sprint("b", i%30), DurationNs: 1e6}})
 			}
 		})

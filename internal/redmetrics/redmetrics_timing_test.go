@@ -23,12 +23,13 @@ func BenchmarkSinkEnqueue(b *testing.B) {
 		spans[i] = span(fmt.Sprint("svc", i%10), fmt.Sprint("GET /items/", i%40), storage.SpanKind(2+i%2), storage.StatusCode(i%3), float64(i%500))
 		spans[i].Attributes = map[string]string{"http.request.method": "GET"}
 	}
+	batch := batchOf(spans...)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.SetBytes(int64(len(spans))) // "MB/s" reads as millions of spans per second
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			_ = s.Enqueue(ctx, spans)
+			_ = s.Enqueue(ctx, batch)
 		}
 	})
 }

@@ -22,14 +22,14 @@ type Sink struct {
 
 var _ ingest.Sink = (*Sink)(nil)
 
-// Enqueue implements ingest.Sink. The spans are read before they are handed
-// to Next, which then owns them.
-func (s *Sink) Enqueue(ctx context.Context, spans []storage.Span) error {
-	if s.Metrics == nil || len(spans) == 0 {
-		return s.Next.Enqueue(ctx, spans)
+// Enqueue implements ingest.Sink. The batch is read before it is handed to
+// Next, which then owns it.
+func (s *Sink) Enqueue(ctx context.Context, batch *storage.SpanBatch) error {
+	if s.Metrics == nil || batch.Len() == 0 {
+		return s.Next.Enqueue(ctx, batch)
 	}
-	b := s.Metrics.prepare(spans)
-	err := s.Next.Enqueue(ctx, spans)
+	b := s.Metrics.prepare(batch)
+	err := s.Next.Enqueue(ctx, batch)
 	if err == nil {
 		b.commit(s.Metrics)
 	}

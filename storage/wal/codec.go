@@ -10,26 +10,40 @@ import (
 	"github.com/tracehound/tracehound/storage"
 )
 
-// The payload of a record is a batch of spans in a compact binary form of
-// its own (not the OTLP request): what is logged is exactly what will be
-// inserted, after validation, truncation and attribute flattening, so a
-// replay does not depend on the limits in force when it runs and costs no
-// OTLP decoding. The layout, after a format byte:
+// The payload of a record is a batch of spans in a binary form of its own
+// (not the OTLP request): what is logged is exactly what will be inserted,
+// after validation, truncation and attribute flattening, so a replay does
+// not depend on the limits in force when it runs and costs no OTLP
+// decoding. Its first byte is the format and a uvarint span count follows,
+// in both formats.
 //
-//	uvarint span count, then per span:
-//	  trace id (16 bytes), span id (8), parent span id (8)
-//	  str trace_state, str service, str name, byte kind
-//	  varint start (ns), varint duration (ns)
-//	  byte status code, str status message, str scope name, str scope version
-//	  map resource attrs, map resource typed attrs, map attrs, map typed attrs
-//	  uvarint n, n × (varint time, str name, str attributes JSON)        events
-//	  uvarint n, n × (trace id, span id, str trace_state, str attrs JSON) links
-//	  uvarint dropped attributes, dropped events, dropped links
+// Format 2 (formatV2), written by this version, is the binary form of a
+// storage.SpanBatch (SpanBatch.MarshalAppend, storage.UnmarshalSpanBatch;
+// the layout is described in storage/spanbatch_codec.go): the batch's
+// columns one after the other, so that logging a batch is little more than
+// a copy.
+//
+// Format 1 (formatV1) was written before the columnar batch. It is still
+// read, so that a log left by an older version is replayed after an
+// upgrade, and never written. After the count come the spans, each as
+//
+//	trace id (16 bytes), span id (8), parent span id (8)
+//	str trace_state, str service, str name, byte kind
+//	varint start (ns), varint duration (ns)
+//	byte status code, str status message, str scope name, str scope version
+//	map resource attrs, map resource typed attrs, map attrs, map typed attrs
+//	uvarint n, n × (varint time, str name, str attributes JSON)        events
+//	uvarint n, n × (trace id, span id, str trace_state, str attrs JSON) links
+//	uvarint dropped attributes, dropped events, dropped links
 //
 // where str is a uvarint length and the bytes, and map is a uvarint count
-// and count × (str key, str value). IngestedAt is not logged (ClickHouse
-// sets it on insert).
-const formatV1 byte = 1
+// and count × (str key, str value).
+//
+// IngestedAt is logged in neither (ClickHouse sets it on insert).
+const (
+	formatV1 byte = 1
+	formatV2      = storage.SpanBatchFormat
+)
 
 // maxSpanKind and maxStatusCode are the largest enum values the spans table
 // accepts; a decoded span outside them would make its insert fail forever.
@@ -38,116 +52,54 @@ const (
 	maxStatusCode = storage.StatusError
 )
 
+// minSpanBytes is the fewest bytes a span takes in either format: its ids.
+const minSpanBytes = 32
+
 // errCorrupt is returned for a payload that cannot be decoded.
 var errCorrupt = errors.New("corrupt record payload")
 
-// appendBatch appends the encoding of spans to dst.
-func appendBatch(dst []byte, spans []storage.Span) []byte {
-	dst = append(dst, formatV1)
-	dst = binary.AppendUvarint(dst, uint64(len(spans)))
-	for i := range spans {
-		dst = appendSpan(dst, &spans[i])
-	}
-	return dst
-}
-
-// encodedSizeHint estimates the encoded size of spans, to size buffers.
-func encodedSizeHint(spans []storage.Span) int {
-	n := 16
-	for i := range spans {
-		s := &spans[i]
-		n += 64 + len(s.TraceState) + len(s.Service) + len(s.Name) + len(s.StatusMessage) +
-			len(s.ScopeName) + len(s.ScopeVersion)
-		for _, m := range [...]map[string]string{s.ResourceAttributes, s.ResourceTypedAttributes, s.Attributes, s.TypedAttributes} {
-			for k, v := range m {
-				n += 4 + len(k) + len(v)
-			}
-		}
-		for _, e := range s.Events {
-			n += 16 + len(e.Name) + len(e.AttributesJSON)
-		}
-		for _, l := range s.Links {
-			n += 40 + len(l.TraceState) + len(l.AttributesJSON)
-		}
-	}
-	return n
-}
-
-func appendSpan(b []byte, s *storage.Span) []byte {
-	b = append(b, s.TraceID[:]...)
-	b = append(b, s.SpanID[:]...)
-	b = append(b, s.ParentSpanID[:]...)
-	b = appendStr(b, s.TraceState)
-	b = appendStr(b, s.Service)
-	b = appendStr(b, s.Name)
-	b = append(b, byte(s.Kind))
-	b = binary.AppendVarint(b, s.StartUnixNano)
-	b = binary.AppendVarint(b, s.DurationNano)
-	b = append(b, byte(s.StatusCode))
-	b = appendStr(b, s.StatusMessage)
-	b = appendStr(b, s.ScopeName)
-	b = appendStr(b, s.ScopeVersion)
-	b = appendMap(b, s.ResourceAttributes)
-	b = appendMap(b, s.ResourceTypedAttributes)
-	b = appendMap(b, s.Attributes)
-	b = appendMap(b, s.TypedAttributes)
-	b = binary.AppendUvarint(b, uint64(len(s.Events)))
-	for i := range s.Events {
-		e := &s.Events[i]
-		b = binary.AppendVarint(b, e.TimeUnixNano)
-		b = appendStr(b, e.Name)
-		b = appendStr(b, e.AttributesJSON)
-	}
-	b = binary.AppendUvarint(b, uint64(len(s.Links)))
-	for i := range s.Links {
-		l := &s.Links[i]
-		b = append(b, l.TraceID[:]...)
-		b = append(b, l.SpanID[:]...)
-		b = appendStr(b, l.TraceState)
-		b = appendStr(b, l.AttributesJSON)
-	}
-	b = binary.AppendUvarint(b, uint64(s.DroppedAttributesCount))
-	b = binary.AppendUvarint(b, uint64(s.DroppedEventsCount))
-	b = binary.AppendUvarint(b, uint64(s.DroppedLinksCount))
-	return b
-}
-
-func appendStr(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-func appendMap(b []byte, m map[string]string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(m)))
-	for k, v := range m {
-		b = appendStr(b, k)
-		b = appendStr(b, v)
-	}
-	return b
-}
-
-// batchSpanCount reads the span count of a payload without decoding it.
+// batchSpanCount reads the span count of a payload of either format
+// without decoding it.
 func batchSpanCount(p []byte) (int, error) {
-	if len(p) < 2 || p[0] != formatV1 {
+	if len(p) < 2 || p[0] != formatV1 && p[0] != formatV2 {
 		return 0, fmt.Errorf("%w: unknown format", errCorrupt)
 	}
 	n, k := binary.Uvarint(p[1:])
-	// Every span takes at least 32 bytes of ids.
-	if k <= 0 || n > uint64(len(p)-1-k)/32 {
+	if k <= 0 || n > uint64(len(p)-1-k)/minSpanBytes {
 		return 0, fmt.Errorf("%w: bad span count", errCorrupt)
 	}
 	return int(n), nil
 }
 
-// decodeBatch decodes a payload written by appendBatch. The strings of the
-// returned spans point into p, which must not be modified afterwards (the
-// WAL reads every record into a buffer of its own). Any malformed input is
-// an error wrapping errCorrupt, never a panic.
-func decodeBatch(p []byte) ([]storage.Span, error) {
+// decodeBatch decodes a payload of either format. The batch does not
+// reference p. Any malformed input is an error wrapping errCorrupt, never a
+// panic.
+func decodeBatch(p []byte) (*storage.SpanBatch, error) {
 	n, err := batchSpanCount(p)
 	if err != nil {
 		return nil, err
 	}
+	if p[0] == formatV2 {
+		b, err := storage.UnmarshalSpanBatch(p)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errCorrupt, err)
+		}
+		return b, nil
+	}
+	spans, err := decodeSpansV1(p, n)
+	if err != nil {
+		return nil, err
+	}
+	b := storage.NewSpanBatch(len(spans))
+	for i := range spans {
+		b.AppendSpan(&spans[i]) // copies the strings, which point into p
+	}
+	return b, nil
+}
+
+// decodeSpansV1 decodes a formatV1 payload of n spans (its count, checked
+// by batchSpanCount). The strings of the returned spans point into p.
+func decodeSpansV1(p []byte, n int) ([]storage.Span, error) {
 	_, k := binary.Uvarint(p[1:])
 	d := decoder{b: p[1+k:]}
 	spans := make([]storage.Span, n)
@@ -163,7 +115,7 @@ func decodeBatch(p []byte) ([]storage.Span, error) {
 	return spans, nil
 }
 
-// decoder reads the fields of appendSpan; the first error sticks and makes
+// decoder reads the fields of a formatV1 span; the first error sticks and makes
 // every later read return zero values.
 type decoder struct {
 	b   []byte

@@ -25,11 +25,17 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// appendRecord appends the record of spans (header and payload) to dst.
-func appendRecord(dst []byte, spans []storage.Span) []byte {
+// appendRecord appends the record of batch (header and payload) to dst.
+func appendRecord(dst []byte, batch *storage.SpanBatch) []byte {
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0)
-	dst = appendBatch(dst, spans)
+	dst = batch.MarshalAppend(dst)
+	return sealRecord(dst, start)
+}
+
+// sealRecord fills in the header of the record that starts at dst[start:]
+// and runs to the end of dst.
+func sealRecord(dst []byte, start int) []byte {
 	payload := dst[start+headerSize:]
 	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(dst[start+4:], crc32.Checksum(payload, castagnoli))

@@ -16,9 +16,13 @@
 // committed. The token names the log's random identity and the record
 // range, so two different batches never share one.
 //
-// Memory is bounded: decoded spans are kept in memory (for the writer to
-// insert without reading them back) only up to MemorySpans, and not at all
-// while MemoryPressure reports true; the rest is read back from disk.
+// Memory is bounded: appended batches are kept in memory (for the writer to
+// insert without reading them back) only up to MemorySpans spans, and not
+// at all while MemoryPressure reports true; the rest is read back from disk.
+//
+// A record's payload is its storage.SpanBatch in the batch's binary form;
+// payloads of the span-list format of older versions are still read (see
+// codec.go).
 //
 // See docs/reliability.md for the guarantees.
 package wal
@@ -52,9 +56,9 @@ type Options struct {
 	// Config holds the size and sync settings (Enabled and Dir are not
 	// read).
 	Config Config
-	// MemorySpans bounds the decoded spans the log keeps in memory, the
-	// batch handed to the writer included (writer.queue_spans). Default
-	// 200000.
+	// MemorySpans bounds the spans of the batches the log keeps in memory,
+	// the batch handed to the writer included (writer.queue_spans).
+	// Default 200000.
 	MemorySpans int
 	// MemoryPressure, when set and true, makes Append keep no spans in
 	// memory (they are read back from disk) and drop those it kept.
@@ -124,17 +128,17 @@ type segment struct {
 	sealed bool  // no more records will be appended
 }
 
-// memRecord is a record whose spans are kept in memory.
+// memRecord is a record whose batch is kept in memory.
 type memRecord struct {
 	start, end pos
-	spans      []storage.Span
+	batch      *storage.SpanBatch
 	at         time.Time
 }
 
 // record is a record handed to Next, from memory or read back from disk.
 type record struct {
 	start, end pos
-	spans      []storage.Span
+	batch      *storage.SpanBatch
 	at         time.Time
 }
 
@@ -289,22 +293,24 @@ func (l *Log) recover() error {
 	return nil
 }
 
-// Append writes spans as one record and returns once it is durable under
-// the sync policy; it takes ownership of spans. When the log is over
+// Append writes batch as one record and returns once it is durable under
+// the sync policy; it takes ownership of batch, which it may keep in memory
+// until Next hands it out. When the log is over
 // MaxBytes it returns an error wrapping storage.ErrQueueFull; after
 // StopAppends, storage.ErrStopped; after a disk failure, an error wrapping
 // storage.ErrLogFailed. When ctx ends while waiting for the fsync, the
 // record stays in the log and will be stored.
-func (l *Log) Append(ctx context.Context, spans []storage.Span) error {
-	if len(spans) == 0 {
+func (l *Log) Append(ctx context.Context, batch *storage.SpanBatch) error {
+	n := batch.Len()
+	if n == 0 {
 		return nil
 	}
-	bp := getBuf(encodedSizeHint(spans) + headerSize)
-	b := appendRecord(*bp, spans)
+	bp := getBuf(batch.MarshalSizeHint() + headerSize)
+	b := appendRecord(*bp, batch)
 	defer func() { *bp = b; putBuf(bp) }()
 	size := int64(len(b))
 	if size-headerSize > maxRecordBytes {
-		return fmt.Errorf("wal: a request of %d spans encodes to %d bytes, above the %d-byte record limit", len(spans), size, maxRecordBytes)
+		return fmt.Errorf("wal: a request of %d spans encodes to %d bytes, above the %d-byte record limit", n, size, maxRecordBytes)
 	}
 
 	l.mu.Lock()
@@ -319,7 +325,7 @@ func (l *Log) Append(ctx context.Context, spans []storage.Span) error {
 	case l.diskBytes+size > l.cfg.MaxBytes:
 		used := l.diskBytes
 		l.mu.Unlock()
-		l.m.refused.Add(float64(len(spans)))
+		l.m.refused.Add(float64(n))
 		return fmt.Errorf("%w: the write-ahead log is full (%d of %d bytes, wal.max_bytes; ClickHouse slow or unreachable?)",
 			storage.ErrQueueFull, used, l.cfg.MaxBytes)
 	}
@@ -348,13 +354,12 @@ func (l *Log) Append(ctx context.Context, spans []storage.Span) error {
 	l.writeEnd = end
 	l.seq++
 	seq := l.seq
-	n := len(spans)
 	l.pendingSpans += n
 	switch {
 	case l.pressure != nil && l.pressure():
 		l.shedLocked()
 	case !l.diskOnly && l.memSpans+l.held+n <= l.memCap:
-		l.mem = append(l.mem, memRecord{start: start, end: end, spans: spans, at: time.Now()})
+		l.mem = append(l.mem, memRecord{start: start, end: end, batch: batch, at: time.Now()})
 		l.memSpans += n
 	default:
 		l.diskOnly = true
@@ -383,7 +388,7 @@ func (l *Log) Append(ctx context.Context, spans []storage.Span) error {
 	return l.waitSynced(ctx, seq)
 }
 
-// shedLocked drops the spans kept in memory: they are on disk, and the
+// shedLocked drops the batches kept in memory: they are on disk, and the
 // reader reads them back from there.
 func (l *Log) shedLocked() {
 	for i := l.memHead; i < len(l.mem); i++ {
@@ -393,8 +398,8 @@ func (l *Log) shedLocked() {
 	l.diskOnly = true
 }
 
-// DropMemory drops the spans kept in memory (they are read back from disk)
-// and keeps none until the reader catches up: for memory pressure.
+// DropMemory drops the batches kept in memory (they are read back from
+// disk) and keeps none until the reader catches up: for memory pressure.
 func (l *Log) DropMemory() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -559,9 +564,11 @@ func (l *Log) ID() string { return l.id }
 // Next returns the next batch for the writer: records in log order, at
 // least one, until adding the next would exceed maxSpans, or until maxWait
 // has passed since the first of them was appended and no more is
-// available; with its deduplication token. Its range and token are
-// persisted before it is returned. After a restart the batch that was in
-// flight is returned first, unchanged. Next returns storage.ErrLogDrained
+// available; with its deduplication token. The records' batches are
+// merged into a new batch, but a batch of a single record is handed out as
+// it is, without a copy. The range and token are persisted before the batch
+// is returned. After a restart the batch that was in flight is returned
+// first, unchanged. Next returns storage.ErrLogDrained
 // when appends are stopped and everything was handed out, and ctx's error
 // when ctx ends before a record is available.
 func (l *Log) Next(ctx context.Context, maxSpans int, maxWait time.Duration) (storage.LogBatch, error) {
@@ -571,7 +578,8 @@ func (l *Log) Next(ctx context.Context, maxSpans int, maxWait time.Duration) (st
 		return storage.LogBatch{}, errors.New("wal: Next called before the previous batch was committed")
 	}
 	var (
-		spans      []storage.Span
+		parts      []*storage.SpanBatch // the records' batches, in log order
+		spans      int                  // their spans
 		start, end pos
 		deadline   time.Time
 		timer      *time.Timer
@@ -583,8 +591,9 @@ func (l *Log) Next(ctx context.Context, maxSpans int, maxWait time.Duration) (st
 	}()
 	replay := l.replay
 	if l.pressure != nil && l.pressure() {
-		// Under memory pressure, smaller inserts: the batch, decoded and
-		// then copied into the insert's columns, is the writer's memory.
+		// Under memory pressure, smaller inserts: the batch being inserted
+		// (and, while it is merged, the records' batches) is the writer's
+		// memory.
 		maxSpans = max(1, maxSpans/4)
 	}
 	for {
@@ -596,44 +605,44 @@ func (l *Log) Next(ctx context.Context, maxSpans int, maxWait time.Duration) (st
 			return storage.LogBatch{}, err
 		}
 		if r != nil {
-			if replay == nil && len(spans) > 0 && len(spans)+len(r.spans) > maxSpans {
+			n := r.batch.Len()
+			if replay == nil && len(parts) > 0 && spans+n > maxSpans {
 				l.peeked = r
 				break
 			}
-			if len(spans) == 0 {
+			if len(parts) == 0 {
 				start, deadline = r.start, r.at.Add(maxWait)
-				spans = r.spans
-			} else {
-				spans = append(spans, r.spans...)
 			}
+			parts = append(parts, r.batch)
+			spans += n
 			end = r.end
 			l.rpos = r.end
 			l.mu.Lock()
-			l.held += len(r.spans)
+			l.held += n
 			if !l.rpos.less(l.writeEnd) && l.memHead == len(l.mem) {
 				l.diskOnly = false // caught up: cache new records again
 			}
 			l.mu.Unlock()
-			if replay == nil && len(spans) >= maxSpans {
+			if replay == nil && spans >= maxSpans {
 				break
 			}
 			continue
 		}
-		if replay != nil && len(spans) > 0 {
+		if replay != nil && len(parts) > 0 {
 			break // the rest of the batch did not survive; insert what did
 		}
 		stopped, drained, closed := l.drainState()
 		if closed {
 			return storage.LogBatch{}, ErrClosed
 		}
-		if len(spans) > 0 && (stopped || !time.Now().Before(deadline)) {
+		if len(parts) > 0 && (stopped || !time.Now().Before(deadline)) {
 			break
 		}
-		if len(spans) == 0 && drained {
+		if len(parts) == 0 && drained {
 			return storage.LogBatch{}, storage.ErrLogDrained
 		}
 		var timeout <-chan time.Time
-		if len(spans) > 0 {
+		if len(parts) > 0 {
 			if timer == nil {
 				timer = time.NewTimer(time.Until(deadline))
 			} else {
@@ -645,13 +654,13 @@ func (l *Log) Next(ctx context.Context, maxSpans int, maxWait time.Duration) (st
 		case <-l.avail:
 		case <-timeout:
 		case <-ctx.Done():
-			if len(spans) == 0 {
+			if len(parts) == 0 {
 				return storage.LogBatch{}, ctx.Err()
 			}
 			deadline = time.Now() // hand out what we have; it stays logged until committed
 		}
 	}
-	b := &inflight{Start: start, End: end, spans: len(spans)}
+	b := &inflight{Start: start, End: end, spans: spans}
 	if replay != nil {
 		b.Token = replay.Token
 		l.replay = nil
@@ -667,7 +676,20 @@ func (l *Log) Next(ctx context.Context, maxSpans int, maxWait time.Duration) (st
 		}
 	}
 	l.inflight = b
-	return storage.LogBatch{Spans: spans, Token: b.Token}, nil
+	return storage.LogBatch{Batch: mergeBatches(parts, spans), Token: b.Token}, nil
+}
+
+// mergeBatches returns the batches of parts as one batch of n spans: the
+// only one itself, else a new batch they are copied into.
+func mergeBatches(parts []*storage.SpanBatch, n int) *storage.SpanBatch {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	b := storage.NewSpanBatch(n)
+	for _, p := range parts {
+		b.AppendBatch(p)
+	}
+	return b
 }
 
 // drainState reports whether appends are stopped, whether every written
@@ -708,7 +730,7 @@ func (l *Log) nextRecord() (*record, error) {
 		if l.memHead < len(l.mem) && l.mem[l.memHead].start == p {
 			m := l.popMemLocked()
 			l.mu.Unlock()
-			return &record{start: m.start, end: m.end, spans: m.spans, at: m.at}, nil
+			return &record{start: m.start, end: m.end, batch: m.batch, at: m.at}, nil
 		}
 		seg := l.segmentLocked(p.Seg)
 		l.mu.Unlock()
@@ -725,7 +747,7 @@ func (l *Log) popMemLocked() memRecord {
 	m := l.mem[l.memHead]
 	l.mem[l.memHead] = memRecord{}
 	l.memHead++
-	l.memSpans -= len(m.spans)
+	l.memSpans -= m.batch.Len()
 	if l.memHead == len(l.mem) {
 		l.mem, l.memHead = l.mem[:0], 0
 	} else if l.memHead > 1024 && l.memHead > len(l.mem)/2 {
@@ -795,11 +817,11 @@ func (l *Log) readAt(p pos, seg segment) (*record, error) {
 	if _, err := checkPayload(payload, crc); err != nil {
 		return nil, err
 	}
-	spans, err := decodeBatch(payload)
+	batch, err := decodeBatch(payload)
 	if err != nil {
 		return nil, err
 	}
-	return &record{start: p, end: pos{p.Seg, p.Off + headerSize + n}, spans: spans, at: time.Now()}, nil
+	return &record{start: p, end: pos{p.Seg, p.Off + headerSize + n}, batch: batch, at: time.Now()}, nil
 }
 
 // skipDamaged makes the reader skip the rest of a segment whose record at

@@ -51,7 +51,28 @@ func testSpans(seq, n int) []storage.Span {
 	return spans
 }
 
-// normalize makes empty maps and slices nil, as the decoder returns them.
+// batchOf returns spans as a batch.
+func batchOf(spans []storage.Span) *storage.SpanBatch {
+	b := storage.NewSpanBatch(len(spans))
+	for i := range spans {
+		b.AppendSpan(&spans[i])
+	}
+	return b
+}
+
+// testBatch returns testSpans(seq, n) as a batch.
+func testBatch(seq, n int) *storage.SpanBatch { return batchOf(testSpans(seq, n)) }
+
+// spansOf returns the spans of b.
+func spansOf(b *storage.SpanBatch) []storage.Span {
+	out := make([]storage.Span, b.Len())
+	for i := range out {
+		out[i] = b.Span(i)
+	}
+	return out
+}
+
+// normalize makes empty maps and slices nil, as SpanBatch.Span returns them.
 func normalize(spans []storage.Span) []storage.Span {
 	out := slices.Clone(spans)
 	for i := range out {
@@ -72,37 +93,54 @@ func normalize(spans []storage.Span) []storage.Span {
 	return out
 }
 
+// TestCodecRoundTrip decodes payloads of both formats: the batch's own
+// binary form, and the span list older versions wrote.
 func TestCodecRoundTrip(t *testing.T) {
 	for _, n := range []int{0, 1, 7, 300} {
 		spans := testSpans(n, n)
 		spans = append(spans, storage.Span{}) // all zero values
-		b := appendBatch(nil, spans)
-		got, err := decodeBatch(b)
-		if err != nil {
-			t.Fatalf("%d spans: %v", n, err)
+		v2 := batchOf(spans).MarshalAppend(nil)
+		if v2[0] != formatV2 {
+			t.Fatalf("SpanBatch.MarshalAppend writes format %d, want %d", v2[0], formatV2)
 		}
-		if !reflect.DeepEqual(got, normalize(spans)) {
-			t.Fatalf("%d spans: round trip changed them", n)
+		for name, p := range map[string][]byte{"v2": v2, "v1": appendBatchV1(nil, spans)} {
+			got, err := decodeBatch(p)
+			if err != nil {
+				t.Fatalf("%s, %d spans: %v", name, n, err)
+			}
+			if !reflect.DeepEqual(spansOf(got), normalize(spans)) {
+				t.Fatalf("%s, %d spans: round trip changed them", name, n)
+			}
+			if c, err := batchSpanCount(p); err != nil || c != len(spans) {
+				t.Fatalf("%s: span count %d, %v", name, c, err)
+			}
 		}
-		if c, err := batchSpanCount(b); err != nil || c != len(spans) {
-			t.Fatalf("span count %d, %v", c, err)
-		}
+	}
+	got, err := decodeBatch(storage.NewSpanBatch(0).MarshalAppend(nil))
+	if err != nil || got.Len() != 0 {
+		t.Fatalf("empty batch: %d spans, %v", got.Len(), err)
 	}
 }
 
 func TestCodecRejectsMalformed(t *testing.T) {
-	good := appendBatch(nil, testSpans(1, 3))
-	badKind := appendBatch(nil, []storage.Span{{Kind: 9}})
-	badStatus := appendBatch(nil, []storage.Span{{StatusCode: -1}})
+	good := testBatch(1, 3).MarshalAppend(nil)
+	goodV1 := appendBatchV1(nil, testSpans(1, 3))
 	for name, b := range map[string][]byte{
-		"empty":           nil,
-		"unknown format":  append([]byte{9}, good[1:]...),
-		"truncated":       good[:len(good)-1],
-		"trailing":        append(slices.Clone(good), 0),
-		"huge count":      {formatV1, 0xff, 0xff, 0xff, 0xff, 0x0f},
-		"bad kind":        badKind,
-		"bad status":      badStatus,
-		"string too long": append(append([]byte{formatV1, 1}, make([]byte, 32)...), 0xff, 0x01),
+		"empty":              nil,
+		"unknown format":     append([]byte{9}, good[1:]...),
+		"truncated":          good[:len(good)-1],
+		"trailing":           append(slices.Clone(good), 0),
+		"huge count":         {formatV2, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"bad kind":           batchOf([]storage.Span{{Kind: 9}}).MarshalAppend(nil),
+		"bad status":         batchOf([]storage.Span{{StatusCode: -1}}).MarshalAppend(nil),
+		"v1 body, v2 byte":   append([]byte{formatV2}, goodV1[1:]...),
+		"v2 body, v1 byte":   append([]byte{formatV1}, good[1:]...),
+		"v1 truncated":       goodV1[:len(goodV1)-1],
+		"v1 trailing":        append(slices.Clone(goodV1), 0),
+		"v1 huge count":      {formatV1, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"v1 bad kind":        appendBatchV1(nil, []storage.Span{{Kind: 9}}),
+		"v1 bad status":      appendBatchV1(nil, []storage.Span{{StatusCode: -1}}),
+		"v1 string too long": append(append([]byte{formatV1, 1}, make([]byte, 32)...), 0xff, 0x01),
 	} {
 		if _, err := decodeBatch(b); !errors.Is(err, errCorrupt) {
 			t.Errorf("%s: got %v, want errCorrupt", name, err)
@@ -159,10 +197,12 @@ func next(t *testing.T, l *Log, maxSpans int) storage.LogBatch {
 	return b
 }
 
-func ids(spans []storage.Span) []uint64 {
-	out := make([]uint64, len(spans))
-	for i, s := range spans {
-		out[i] = binary.BigEndian.Uint64(s.SpanID[:])
+// ids returns the span ids of b's spans, as testSpans numbers them.
+func ids(b *storage.SpanBatch) []uint64 {
+	out := make([]uint64, b.Len())
+	for i := range out {
+		id := b.Row(i).SpanID
+		out[i] = binary.BigEndian.Uint64(id[:])
 	}
 	return out
 }
@@ -175,21 +215,29 @@ func TestAppendNextCommit(t *testing.T) {
 			l := openLog(t, t.TempDir(), cfg, 1000)
 			defer l.Close()
 			ctx := context.Background()
-			var want []storage.Span
+			var (
+				want     []storage.Span
+				appended []*storage.SpanBatch
+			)
 			for i := range 3 {
 				spans := testSpans(i, 10)
 				want = append(want, spans...)
-				if err := l.Append(ctx, slices.Clone(spans)); err != nil {
+				appended = append(appended, batchOf(spans))
+				if err := l.Append(ctx, appended[i]); err != nil {
 					t.Fatal(err)
 				}
 			}
 			if n := l.PendingSpans(); n != 30 {
 				t.Fatalf("pending %d", n)
 			}
-			// Batches end at record boundaries: 25 spans allows two records.
+			// Batches end at record boundaries: 25 spans allows two records,
+			// merged into a new batch.
 			b := next(t, l, 25)
-			if len(b.Spans) != 20 || !reflect.DeepEqual(b.Spans, want[:20]) {
-				t.Fatalf("first batch: %d spans", len(b.Spans))
+			if b.Batch.Len() != 20 || !reflect.DeepEqual(spansOf(b.Batch), normalize(want[:20])) {
+				t.Fatalf("first batch: %d spans", b.Batch.Len())
+			}
+			if b.Batch == appended[0] || appended[0].Len() != 10 || appended[1].Len() != 10 {
+				t.Fatal("merging changed the appended batches")
 			}
 			want0 := fmt.Sprintf("wal-%s-1:0-", l.ID())
 			if b.Token[:len(want0)] != want0 {
@@ -202,8 +250,12 @@ func TestAppendNextCommit(t *testing.T) {
 				t.Fatal(err)
 			}
 			b2 := next(t, l, 25)
-			if !reflect.DeepEqual(b2.Spans, want[20:]) || b2.Token == b.Token {
-				t.Fatalf("second batch %v token %q", ids(b2.Spans), b2.Token)
+			if !reflect.DeepEqual(spansOf(b2.Batch), normalize(want[20:])) || b2.Token == b.Token {
+				t.Fatalf("second batch %v token %q", ids(b2.Batch), b2.Token)
+			}
+			// A batch of one record kept in memory is the appended batch.
+			if b2.Batch != appended[2] {
+				t.Error("a single-record batch was copied")
 			}
 			if err := l.Commit(); err != nil {
 				t.Fatal(err)
@@ -219,28 +271,28 @@ func TestNextWaitsForBatchOrDeadline(t *testing.T) {
 	l := openLog(t, t.TempDir(), testConfig(), 1000)
 	defer l.Close()
 	ctx := context.Background()
-	if err := l.Append(ctx, testSpans(1, 5)); err != nil {
+	if err := l.Append(ctx, testBatch(1, 5)); err != nil {
 		t.Fatal(err)
 	}
 	go func() {
 		time.Sleep(30 * time.Millisecond)
-		_ = l.Append(ctx, testSpans(2, 5))
+		_ = l.Append(ctx, testBatch(2, 5))
 	}()
 	start := time.Now()
 	b, err := l.Next(ctx, 100, 300*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if el := time.Since(start); len(b.Spans) != 10 || el < 250*time.Millisecond {
-		t.Fatalf("got %d spans after %v; want both records, after the flush interval", len(b.Spans), el)
+	if el := time.Since(start); b.Batch.Len() != 10 || el < 250*time.Millisecond {
+		t.Fatalf("got %d spans after %v; want both records, after the flush interval", b.Batch.Len(), el)
 	}
 	_ = l.Commit()
 	// A full batch goes at once.
-	_ = l.Append(ctx, testSpans(3, 50))
+	_ = l.Append(ctx, testBatch(3, 50))
 	start = time.Now()
 	b = next(t, l, 50)
-	if len(b.Spans) != 50 || time.Since(start) > 200*time.Millisecond {
-		t.Fatalf("full batch: %d spans after %v", len(b.Spans), time.Since(start))
+	if b.Batch.Len() != 50 || time.Since(start) > 200*time.Millisecond {
+		t.Fatalf("full batch: %d spans after %v", b.Batch.Len(), time.Since(start))
 	}
 	_ = l.Commit()
 	// Nothing: Next waits for ctx.
@@ -261,7 +313,7 @@ func TestMemoryBoundSpillsToDisk(t *testing.T) {
 	for i := range 10 {
 		s := testSpans(i, 10)
 		want = append(want, s...)
-		if err := l.Append(ctx, slices.Clone(s)); err != nil {
+		if err := l.Append(ctx, batchOf(s)); err != nil {
 			t.Fatal(err)
 		}
 		if m := l.memoryUsage(); m > 25 {
@@ -271,7 +323,7 @@ func TestMemoryBoundSpillsToDisk(t *testing.T) {
 	var got []storage.Span
 	for len(got) < len(want) {
 		b := next(t, l, 20)
-		got = append(got, b.Spans...)
+		got = append(got, spansOf(b.Batch)...)
 		if m := l.memoryUsage(); m > 25+10 {
 			t.Fatalf("%d spans in memory", m)
 		}
@@ -280,10 +332,10 @@ func TestMemoryBoundSpillsToDisk(t *testing.T) {
 		}
 	}
 	if !reflect.DeepEqual(got, normalize(want)) {
-		t.Fatalf("spans differ after reading back from disk: %v", ids(got))
+		t.Fatalf("spans differ after reading back from disk: %v", ids(batchOf(got)))
 	}
 	// Caught up: new records are cached again.
-	_ = l.Append(ctx, testSpans(99, 3))
+	_ = l.Append(ctx, testBatch(99, 3))
 	if l.memoryUsage() != 3 {
 		t.Errorf("not caching after catching up: %d", l.memoryUsage())
 	}
@@ -299,34 +351,34 @@ func TestMemoryPressureSheds(t *testing.T) {
 	}
 	defer l.Close()
 	ctx := context.Background()
-	_ = l.Append(ctx, testSpans(1, 10))
-	_ = l.Append(ctx, testSpans(2, 10))
+	_ = l.Append(ctx, testBatch(1, 10))
+	_ = l.Append(ctx, testBatch(2, 10))
 	if l.memoryUsage() != 20 {
 		t.Fatalf("memory %d", l.memoryUsage())
 	}
 	mu.Lock()
 	pressure = true
 	mu.Unlock()
-	_ = l.Append(ctx, testSpans(3, 10))
+	_ = l.Append(ctx, testBatch(3, 10))
 	if l.memoryUsage() != 0 {
 		t.Fatalf("memory %d under pressure", l.memoryUsage())
 	}
 	// Under pressure, batches are a quarter of the size asked for.
 	b := next(t, l, 100)
-	if len(b.Spans) != 20 {
-		t.Fatalf("got %d spans under pressure, want 20 (records of 10 within 100/4)", len(b.Spans))
+	if b.Batch.Len() != 20 {
+		t.Fatalf("got %d spans under pressure, want 20 (records of 10 within 100/4)", b.Batch.Len())
 	}
 	_ = l.Commit()
-	_ = l.Append(ctx, testSpans(4, 10))
+	_ = l.Append(ctx, testBatch(4, 10))
 	mu.Lock()
 	pressure = false
 	mu.Unlock()
-	if b := next(t, l, 100); len(b.Spans) != 20 {
-		t.Fatalf("got %d spans", len(b.Spans))
+	if b := next(t, l, 100); b.Batch.Len() != 20 {
+		t.Fatalf("got %d spans", b.Batch.Len())
 	}
 	_ = l.Commit()
 	// DropMemory sheds at once.
-	_ = l.Append(ctx, testSpans(5, 10))
+	_ = l.Append(ctx, testBatch(5, 10))
 	if l.memoryUsage() != 10 {
 		t.Fatalf("not caching after catching up: %d", l.memoryUsage())
 	}
@@ -334,8 +386,8 @@ func TestMemoryPressureSheds(t *testing.T) {
 	if l.memoryUsage() != 0 {
 		t.Fatalf("memory %d after DropMemory", l.memoryUsage())
 	}
-	if b := next(t, l, 100); len(b.Spans) != 10 {
-		t.Fatalf("got %d spans after DropMemory", len(b.Spans))
+	if b := next(t, l, 100); b.Batch.Len() != 10 {
+		t.Fatalf("got %d spans after DropMemory", b.Batch.Len())
 	}
 }
 
@@ -348,7 +400,7 @@ func TestFullRefusesUntilStored(t *testing.T) {
 	accepted := 0
 	var err error
 	for i := 0; i < 1000; i++ {
-		if err = l.Append(ctx, testSpans(i, 100)); err != nil {
+		if err = l.Append(ctx, testBatch(i, 100)); err != nil {
 			break
 		}
 		accepted++
@@ -368,7 +420,7 @@ func TestFullRefusesUntilStored(t *testing.T) {
 	if b, segs := l.diskUsage(); segs != 1 || b > cfg.SegmentBytes {
 		t.Fatalf("after storing everything: %d bytes in %d segments", b, segs)
 	}
-	if err := l.Append(ctx, testSpans(5000, 100)); err != nil {
+	if err := l.Append(ctx, testBatch(5000, 100)); err != nil {
 		t.Fatalf("append after draining: %v", err)
 	}
 	if n := countFiles(t, l.dir); n != 2 {
@@ -397,7 +449,7 @@ func newFakeClickHouse() *fakeClickHouse {
 	return &fakeClickHouse{tokens: map[string]bool{}, rows: map[uint64]int{}}
 }
 
-func (f *fakeClickHouse) InsertSpans(ctx context.Context, spans []storage.Span, token string) error {
+func (f *fakeClickHouse) InsertSpans(ctx context.Context, batch *storage.SpanBatch, token string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -412,7 +464,7 @@ func (f *fakeClickHouse) InsertSpans(ctx context.Context, spans []storage.Span, 
 		return nil
 	}
 	f.tokens[token] = true
-	for _, id := range ids(spans) {
+	for _, id := range ids(batch) {
 		f.rows[id]++
 		f.stored++
 	}
@@ -429,14 +481,14 @@ func TestCrashReplaysSameBatch(t *testing.T) {
 	l := openLog(t, dir, testConfig(), 1000)
 	var appended []uint64
 	for i := range 6 {
-		s := testSpans(i, 10)
+		s := testBatch(i, 10)
 		appended = append(appended, ids(s)...)
 		if err := l.Append(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 	}
 	b := next(t, l, 20)
-	if err := ch.InsertSpans(ctx, b.Spans, b.Token); err != nil {
+	if err := ch.InsertSpans(ctx, b.Batch, b.Token); err != nil {
 		t.Fatal(err)
 	}
 	l.crash() // before Commit
@@ -446,17 +498,17 @@ func TestCrashReplaysSameBatch(t *testing.T) {
 		t.Fatalf("pending after restart %d, want 60", l.PendingSpans())
 	}
 	// New spans after the restart come after the old ones.
-	s := testSpans(100, 5)
+	s := testBatch(100, 5)
 	appended = append(appended, ids(s)...)
 	if err := l.Append(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 	b2 := next(t, l, 1000) // a bigger batch size: the replayed batch keeps its bounds
-	if b2.Token != b.Token || !reflect.DeepEqual(ids(b2.Spans), ids(b.Spans)) {
-		t.Fatalf("replayed batch %v %q, want %v %q", ids(b2.Spans), b2.Token, ids(b.Spans), b.Token)
+	if b2.Token != b.Token || !reflect.DeepEqual(spansOf(b2.Batch), spansOf(b.Batch)) {
+		t.Fatalf("replayed batch %v %q, want %v %q", ids(b2.Batch), b2.Token, ids(b.Batch), b.Token)
 	}
 	for {
-		_ = ch.InsertSpans(ctx, b2.Spans, b2.Token)
+		_ = ch.InsertSpans(ctx, b2.Batch, b2.Token)
 		if err := l.Commit(); err != nil {
 			t.Fatal(err)
 		}
@@ -482,16 +534,69 @@ func TestCrashReplaysSameBatch(t *testing.T) {
 	}
 }
 
+// TestReplaysFormatV1Log: a log left by a version that wrote formatV1
+// records, with a batch in flight, is replayed after the upgrade: the batch
+// in flight first, unchanged and with its token, then the other old
+// records together with the new ones.
+func TestReplaysFormatV1Log(t *testing.T) {
+	dir := t.TempDir()
+	old1, old2, old3 := testSpans(1, 10), testSpans(2, 5), testSpans(3, 7)
+	seg := appendRecordV1(nil, old1)
+	end1 := int64(len(seg))
+	seg = appendRecordV1(seg, old2)
+	seg = appendRecordV1(seg, old3)
+	if err := os.WriteFile(filepath.Join(dir, segmentName(4)), seg, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	const id = "0123456789abcdef"
+	inflightBatch := &inflight{Start: pos{4, 0}, End: pos{4, end1}, Token: fmt.Sprintf("wal-%s-4:0-4:%d", id, end1)}
+	if err := writeCheckpoint(dir, checkpoint{Version: 1, ID: id, Stored: pos{4, 0}, Batch: inflightBatch}); err != nil {
+		t.Fatal(err)
+	}
+
+	l := openLog(t, dir, testConfig(), 1000)
+	defer l.Close()
+	if n := l.PendingSpans(); n != 22 {
+		t.Fatalf("pending %d after the upgrade, want 22", n)
+	}
+	ctx := context.Background()
+	newer := testSpans(4, 3)
+	if err := l.Append(ctx, batchOf(newer)); err != nil {
+		t.Fatal(err)
+	}
+	b := next(t, l, 1000)
+	if b.Token != inflightBatch.Token || !reflect.DeepEqual(spansOf(b.Batch), normalize(old1)) {
+		t.Fatalf("replayed batch %v %q, want %v %q", ids(b.Batch), b.Token, ids(batchOf(old1)), inflightBatch.Token)
+	}
+	if err := l.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	b = next(t, l, 1000)
+	want := slices.Concat(old2, old3, newer)
+	if !reflect.DeepEqual(spansOf(b.Batch), normalize(want)) {
+		t.Fatalf("old and new records: %v, want %v", ids(b.Batch), ids(batchOf(want)))
+	}
+	if err := l.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n := l.PendingSpans(); n != 0 {
+		t.Fatalf("pending %d after storing everything", n)
+	}
+	if n := countFiles(t, dir); n != 1 {
+		t.Errorf("%d segment files left, want the active one", n)
+	}
+}
+
 func TestTornTailDiscarded(t *testing.T) {
 	dir := t.TempDir()
 	l := openLog(t, dir, testConfig(), 1000)
 	ctx := context.Background()
-	_ = l.Append(ctx, testSpans(1, 10))
-	_ = l.Append(ctx, testSpans(2, 10))
+	_ = l.Append(ctx, testBatch(1, 10))
+	_ = l.Append(ctx, testBatch(2, 10))
 	seg := filepath.Join(dir, segmentName(l.segs[len(l.segs)-1].id))
 	l.crash()
 	// Half a record, as a crash in the middle of a write leaves it.
-	rec := appendRecord(nil, testSpans(3, 10))
+	rec := appendRecord(nil, testBatch(3, 10))
 	f, _ := os.OpenFile(seg, os.O_APPEND|os.O_WRONLY, 0)
 	_, _ = f.Write(rec[:len(rec)/2])
 	_ = f.Close()
@@ -502,8 +607,8 @@ func TestTornTailDiscarded(t *testing.T) {
 		t.Fatalf("pending %d, want 20", l.PendingSpans())
 	}
 	b := next(t, l, 100)
-	if len(b.Spans) != 20 {
-		t.Fatalf("got %d spans", len(b.Spans))
+	if b.Batch.Len() != 20 {
+		t.Fatalf("got %d spans", b.Batch.Len())
 	}
 }
 
@@ -513,7 +618,7 @@ func TestDamagedSegmentSkipped(t *testing.T) {
 	l := openLog(t, dir, cfg, 1000)
 	ctx := context.Background()
 	for i := range 400 { // ~3 segments
-		if err := l.Append(ctx, testSpans(i, 50)); err != nil {
+		if err := l.Append(ctx, testBatch(i, 50)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -536,7 +641,7 @@ func TestDamagedSegmentSkipped(t *testing.T) {
 	}
 	got := 0
 	for got < pending {
-		got += len(next(t, l, 5000).Spans)
+		got += next(t, l, 5000).Batch.Len()
 		_ = l.Commit()
 	}
 	if got != pending {
@@ -557,14 +662,14 @@ func TestStopAppendsDrains(t *testing.T) {
 	l := openLog(t, t.TempDir(), testConfig(), 1000)
 	defer l.Close()
 	ctx := context.Background()
-	_ = l.Append(ctx, testSpans(1, 3))
+	_ = l.Append(ctx, testBatch(1, 3))
 	l.StopAppends()
-	if err := l.Append(ctx, testSpans(2, 3)); !errors.Is(err, storage.ErrStopped) {
+	if err := l.Append(ctx, testBatch(2, 3)); !errors.Is(err, storage.ErrStopped) {
 		t.Fatalf("append after stop: %v", err)
 	}
 	b, err := l.Next(ctx, 100, time.Hour) // stopped: no waiting for the interval
-	if err != nil || len(b.Spans) != 3 {
-		t.Fatalf("%d spans, %v", len(b.Spans), err)
+	if err != nil || b.Batch.Len() != 3 {
+		t.Fatalf("%d spans, %v", b.Batch.Len(), err)
 	}
 	_ = l.Commit()
 	if _, err := l.Next(ctx, 100, time.Hour); !errors.Is(err, storage.ErrLogDrained) {
@@ -587,7 +692,7 @@ func TestConcurrentAppendAndRead(t *testing.T) {
 			for w := range writers {
 				wg.Go(func() {
 					for i := range perWriter {
-						if err := l.Append(context.Background(), testSpans(w*1000+i, size)); err != nil {
+						if err := l.Append(context.Background(), testBatch(w*1000+i, size)); err != nil {
 							t.Error(err)
 							return
 						}
@@ -598,8 +703,7 @@ func TestConcurrentAppendAndRead(t *testing.T) {
 			last := map[int]int{}
 			for len(seen) < writers*perWriter*size {
 				b := next(t, l, 100+rand.IntN(200))
-				for _, s := range b.Spans {
-					id := binary.BigEndian.Uint64(s.SpanID[:])
+				for _, id := range ids(b.Batch) {
 					if seen[id] {
 						t.Fatalf("span %d twice", id)
 					}
@@ -644,7 +748,7 @@ func TestWriterWithLog(t *testing.T) {
 	_ = w.Start(ctx)
 	want := map[uint64]bool{}
 	for i := range 20 {
-		s := testSpans(i, 30)
+		s := testBatch(i, 30)
 		for _, id := range ids(s) {
 			want[id] = true
 		}
@@ -658,7 +762,7 @@ func TestWriterWithLog(t *testing.T) {
 	ch.fail = 1 << 30 // ClickHouse goes away
 	ch.mu.Unlock()
 	for i := 20; i < 40; i++ {
-		s := testSpans(i, 30)
+		s := testBatch(i, 30)
 		for _, id := range ids(s) {
 			want[id] = true
 		}
