@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -19,7 +20,9 @@ import (
 // inserts one batch at a time anyway.
 type spanInserter struct {
 	opts ch.Options
-	db   string
+	// insertQuery names the columns the batch sends, so that the others
+	// (ingested_at) get their DEFAULT.
+	insertQuery string
 
 	mu     sync.Mutex
 	client *ch.Client
@@ -48,7 +51,11 @@ func newSpanInserter(co *clickhouse.Options, db string) *spanInserter {
 	if opts.User == "" {
 		opts.User = "default"
 	}
-	return &spanInserter{opts: opts, db: db}
+	var cols []string
+	for _, c := range (&SpanBatch{}).nativeInput() {
+		cols = append(cols, c.Name)
+	}
+	return &spanInserter{opts: opts, insertQuery: "INSERT INTO " + db + ".spans (" + strings.Join(cols, ", ") + ") VALUES"}
 }
 
 // insert sends the batch as one INSERT with the deduplication token.
@@ -63,7 +70,7 @@ func (si *spanInserter) insert(ctx context.Context, b *SpanBatch, token string) 
 		si.client = c
 	}
 	err := si.client.Do(ctx, ch.Query{
-		Body:  "INSERT INTO " + si.db + ".spans VALUES",
+		Body:  si.insertQuery,
 		Input: b.nativeInput(),
 		Settings: []ch.Setting{
 			{Key: "insert_deduplicate", Value: "1", Important: true},

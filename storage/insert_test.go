@@ -53,6 +53,9 @@ func TestInsertSpansRoundTrip(t *testing.T) {
 		sort.Slice(got, func(i, j int) bool { return got[i].StartUnixNano < got[j].StartUnixNano })
 		for i := range want {
 			g := got[i]
+			if d := time.Since(time.Unix(g.IngestedAt, 0)); d < -time.Minute || d > time.Minute {
+				t.Errorf("span %d: ingested_at %s, want about now (the column's DEFAULT)", i, time.Unix(g.IngestedAt, 0))
+			}
 			g.IngestedAt = 0
 			w := want[i]
 			normalizeEmpty(&g)

@@ -489,6 +489,11 @@ type dictColumn struct {
 	// last is the index of the last value appended, tried first: runs of
 	// one value (a resource's service, a scope) are common.
 	last uint32
+	// next[i] is 1 + the index of the value that followed value i the last
+	// time (0: none yet), tried second: spans of one kind repeat the same
+	// sequence of attribute keys, so most keys are found by comparing one
+	// string instead of hashing it.
+	next []uint32
 }
 
 func (c *dictColumn) len() int { return len(c.idx) }
@@ -499,8 +504,17 @@ func (c *dictColumn) appendString(s string) {
 
 // indexOf returns the dictionary index of s, adding it when new.
 func (c *dictColumn) indexOf(s string) uint32 {
-	if int(c.last) < c.dict.len() && c.dict.get(int(c.last)) == s {
-		return c.last
+	last := c.last
+	if int(last) < c.dict.len() {
+		if c.dict.get(int(last)) == s {
+			return last
+		}
+		if int(last) < len(c.next) {
+			if p := c.next[last]; p != 0 && c.dict.get(int(p-1)) == s {
+				c.last = p - 1
+				return p - 1
+			}
+		}
 	}
 	if c.lookup == nil {
 		c.lookup = make(map[string]uint32, c.dict.len())
@@ -513,6 +527,12 @@ func (c *dictColumn) indexOf(s string) uint32 {
 		i = uint32(c.dict.len())
 		c.dict.appendString(s)
 		c.lookup[strings.Clone(s)] = i
+	}
+	if int(last) < c.dict.len() {
+		for len(c.next) < c.dict.len() {
+			c.next = append(c.next, 0)
+		}
+		c.next[last] = i + 1
 	}
 	c.last = i
 	return i
@@ -548,6 +568,7 @@ func (c *dictColumn) reset() {
 	if c.dict.len() > 4096 {
 		c.dict = strColumn{}
 		c.lookup = nil
+		c.next = c.next[:0]
 	}
 	c.last = 0
 }
@@ -581,4 +602,72 @@ func (m *mapColumn) reset() {
 	m.keys.reset()
 	m.values.reset()
 	m.ends = m.ends[:0]
+}
+
+// MergeSpanBatches returns one batch with the rows of parts, in order. A
+// single part is returned as it is; otherwise every column is allocated
+// once, at its final size.
+func MergeSpanBatches(parts []*SpanBatch) *SpanBatch {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	var n SpanBatch
+	var sizes batchSizes
+	for _, p := range parts {
+		sizes.add(p)
+	}
+	sizes.alloc(&n)
+	for _, p := range parts {
+		n.AppendBatch(p)
+	}
+	return &n
+}
+
+// batchSizes sums the lengths of the columns of several batches.
+type batchSizes struct {
+	rows, events, links         int
+	traceState, statusMessage   int // bytes
+	evAttrs, lkState, lkAttrs   int // bytes
+	attrEntries, attrValueBytes [numAttrColumns]int
+}
+
+func (s *batchSizes) add(b *SpanBatch) {
+	s.rows += b.Len()
+	s.events += len(b.evTime)
+	s.links += b.lkState.len()
+	s.traceState += len(b.traceState.data)
+	s.statusMessage += len(b.statusMessage.data)
+	s.evAttrs += len(b.evAttrs.data)
+	s.lkState += len(b.lkState.data)
+	s.lkAttrs += len(b.lkAttrs.data)
+	for c := range b.attrs {
+		s.attrEntries[c] += b.attrs[c].keys.len()
+		s.attrValueBytes[c] += len(b.attrs[c].values.data)
+	}
+}
+
+func (s *batchSizes) alloc(b *SpanBatch) {
+	r := s.rows
+	b.traceIDs, b.spanIDs, b.parentIDs = make([]byte, 0, 16*r), make([]byte, 0, 8*r), make([]byte, 0, 8*r)
+	b.traceState = strColumn{data: make([]byte, 0, s.traceState), ends: make([]uint32, 0, r)}
+	for _, d := range []*dictColumn{&b.service, &b.name, &b.scopeName, &b.scopeVersion} {
+		d.idx = make([]uint32, 0, r)
+	}
+	b.kind, b.statusCode = make([]int8, 0, r), make([]int8, 0, r)
+	b.start, b.duration = make([]int64, 0, r), make([]int64, 0, r)
+	b.statusMessage = strColumn{data: make([]byte, 0, s.statusMessage), ends: make([]uint32, 0, r)}
+	for c := range b.attrs {
+		m := &b.attrs[c]
+		m.keys.idx = make([]uint32, 0, s.attrEntries[c])
+		m.values = strColumn{data: make([]byte, 0, s.attrValueBytes[c]), ends: make([]uint32, 0, s.attrEntries[c])}
+		m.ends = make([]uint32, 0, r)
+	}
+	b.evEnds, b.evTime = make([]uint32, 0, r), make([]int64, 0, s.events)
+	b.evName.idx = make([]uint32, 0, s.events)
+	b.evAttrs = strColumn{data: make([]byte, 0, s.evAttrs), ends: make([]uint32, 0, s.events)}
+	b.lkEnds = make([]uint32, 0, r)
+	b.lkTraceIDs, b.lkSpanIDs = make([]byte, 0, 16*s.links), make([]byte, 0, 8*s.links)
+	b.lkState = strColumn{data: make([]byte, 0, s.lkState), ends: make([]uint32, 0, s.links)}
+	b.lkAttrs = strColumn{data: make([]byte, 0, s.lkAttrs), ends: make([]uint32, 0, s.links)}
+	b.droppedAttrs, b.droppedEvents, b.droppedLinks = make([]uint32, 0, r), make([]uint32, 0, r), make([]uint32, 0, r)
 }

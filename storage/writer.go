@@ -17,8 +17,11 @@ import (
 // WriterConfig configures the batching writer.
 type WriterConfig struct {
 	// QueueSpans bounds the spans held in memory (queued plus being
-	// inserted). When full, Enqueue refuses with ErrQueueFull. Default 200000 (about 1 GB of
-	// process memory at the measured ~2.5 KB per queued span; see
+	// inserted; with the write-ahead log, the spans it keeps in memory
+	// rather than reading them back from disk). When full, Enqueue refuses
+	// with ErrQueueFull (with the write-ahead log, spans beyond it wait on
+	// disk). Default 100000 (about 100 MB of process memory at the measured
+	// ~1 KB per queued span, columns and dictionaries; see
 	// docs/benchmarks.md).
 	QueueSpans int `yaml:"queue_spans"`
 	// BatchSpans is the largest insert; a batch is sent when it is full or
@@ -37,7 +40,7 @@ type WriterConfig struct {
 // NewDefaultWriterConfig returns the defaults documented on WriterConfig.
 func NewDefaultWriterConfig() WriterConfig {
 	return WriterConfig{
-		QueueSpans:      200_000,
+		QueueSpans:      100_000,
 		BatchSpans:      50_000,
 		FlushInterval:   time.Second,
 		InsertTimeout:   30 * time.Second,
@@ -45,15 +48,16 @@ func NewDefaultWriterConfig() WriterConfig {
 	}
 }
 
-// spanMemoryBytes is the measured memory of a queued span (~2.5 KB, see
-// docs/benchmarks.md); a span of the batch being inserted takes about twice
-// that (decoded, and again in the insert's columns).
-const spanMemoryBytes = 2500
+// spanMemoryBytes is the memory of a queued span in a SpanBatch (~1 KB
+// with the realistic spans of docs/benchmarks.md: ~600 bytes of columns
+// plus allocation slack); a span of the batch being inserted takes about
+// twice that (the merged batch, and again in the insert's encoded block).
+const spanMemoryBytes = 1000
 
 // FitMemory returns c with QueueSpans and BatchSpans lowered, if needed, so
 // that the spans the writer holds fit in shares of a process memory bound:
 // the queue within a fifth of it, the batch being inserted within a tenth.
-// The defaults are unchanged from about 2.5 GiB up.
+// The defaults are unchanged from about 1 GB up.
 func (c WriterConfig) FitMemory(limit int64) WriterConfig {
 	if limit <= 0 {
 		return c
@@ -422,12 +426,7 @@ func (w *Writer) takeBatch() *SpanBatch {
 	if len(more) == 0 {
 		return first
 	}
-	batch := NewSpanBatch(n)
-	batch.AppendBatch(first)
-	for _, p := range more {
-		batch.AppendBatch(p)
-	}
-	return batch
+	return MergeSpanBatches(append([]*SpanBatch{first}, more...))
 }
 
 // insertWithRetry inserts the batch until it succeeds; it gives up only when

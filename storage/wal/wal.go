@@ -58,7 +58,7 @@ type Options struct {
 	Config Config
 	// MemorySpans bounds the spans of the batches the log keeps in memory,
 	// the batch handed to the writer included (writer.queue_spans).
-	// Default 200000.
+	// Default 100000.
 	MemorySpans int
 	// MemoryPressure, when set and true, makes Append keep no spans in
 	// memory (they are read back from disk) and drop those it kept.
@@ -157,7 +157,7 @@ func Open(o Options) (*Log, error) {
 		return nil, errors.New("wal: directory is empty")
 	}
 	if o.MemorySpans <= 0 {
-		o.MemorySpans = 200_000
+		o.MemorySpans = 100_000
 	}
 	log := o.Logger
 	if log == nil {
@@ -682,14 +682,7 @@ func (l *Log) Next(ctx context.Context, maxSpans int, maxWait time.Duration) (st
 // mergeBatches returns the batches of parts as one batch of n spans: the
 // only one itself, else a new batch they are copied into.
 func mergeBatches(parts []*storage.SpanBatch, n int) *storage.SpanBatch {
-	if len(parts) == 1 {
-		return parts[0]
-	}
-	b := storage.NewSpanBatch(n)
-	for _, p := range parts {
-		b.AppendBatch(p)
-	}
-	return b
+	return storage.MergeSpanBatches(parts)
 }
 
 // drainState reports whether appends are stopped, whether every written

@@ -43,6 +43,29 @@ func tracehoundBin(t *testing.T) string {
 	return p
 }
 
+// otelcolBin is the OpenTelemetry Collector peer's binary: $OTELCOL_BIN,
+// else ../bin/otelcol-bench relative to the bench module. `make bench-smoke`
+// builds it and sets OTELCOL_BIN; a missing binary fails the test when
+// OTELCOL_BIN is set or under CI=true, and skips it otherwise (a plain
+// `go test ./...` in bench/ without `make otelcol-bench`).
+func otelcolBin(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("OTELCOL_BIN"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("OTELCOL_BIN=%s: %v (run `make otelcol-bench`)", p, err)
+		}
+		return p
+	}
+	p := filepath.Join(filepath.Dir(tracehoundBin(t)), "otelcol-bench")
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the collector peer's binary is missing under CI (run `make otelcol-bench`, or set OTELCOL_BIN): %v", err)
+		}
+		t.Skipf("no collector peer binary at %s (run `make otelcol-bench`, or set OTELCOL_BIN)", p)
+	}
+	return p
+}
+
 // TestSmoke runs the whole driver with --smoke --queries against the real
 // binary: every sent span must be stored exactly once, analysed, and found
 // again through the API, and the server must stop cleanly.
@@ -131,6 +154,154 @@ func TestSmoke(t *testing.T) {
 	}
 	if len(res.Query.ServerQueries) == 0 || len(a.ServerQueries) == 0 {
 		t.Errorf("no system.query_log summary (analysis %d, queries %d rows)", len(a.ServerQueries), len(res.Query.ServerQueries))
+	}
+}
+
+// TestSmokePeer runs the whole driver with --smoke on both systems, the
+// same 20,000 spans each: tracehound must store every span exactly once;
+// the OpenTelemetry Collector peer must store every span (its duplicates
+// are only reported) and both must stop cleanly. No timing is asserted.
+func TestSmokePeer(t *testing.T) {
+	bin, col := tracehoundBin(t), otelcolBin(t)
+	out := filepath.Join(t.TempDir(), "result.json")
+	o, err := parseFlags([]string{"--smoke", "--bin", bin, "--otelcol-bin", col, "--out", out}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Systems) != 2 {
+		t.Fatalf("systems %q, want both by default", o.Systems)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := run(ctx, o, testWriter{t})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	var sb strings.Builder
+	if err := report(&sb, res, o.Out); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + sb.String())
+
+	if res.System != sysTracehound || res.Peer == nil || res.Peer.System != sysOtelcol || res.Ratios == nil {
+		t.Fatalf("want tracehound with the otelcol peer and ratios, got %q, peer %v, ratios %v", res.System, res.Peer, res.Ratios)
+	}
+	if f := res.allFailures(); len(f) > 0 || !res.Pass || !res.Peer.Pass {
+		t.Errorf("failures: %q", f)
+	}
+	for _, r := range []*Result{res, res.Peer} {
+		if r.SentSpans != smokeSpans || r.AckedSpans != smokeSpans {
+			t.Errorf("%s: sent %d, acked %d spans, want %d", r.System, r.SentSpans, r.AckedSpans, smokeSpans)
+		}
+		if r.Lost != 0 || r.DistinctSpans != r.SentSpans {
+			t.Errorf("%s: %d distinct spans stored of %d sent, %d lost", r.System, r.DistinctSpans, r.SentSpans, r.Lost)
+		}
+		if !r.Stop.Clean() {
+			t.Errorf("%s: unclean stop %+v (ClickHouse %+v)", r.System, r.Stop, r.Stop.ClickHouse)
+		}
+		if r.SpansPerSec <= 0 || r.CollectorCPUS <= 0 || r.CollectorPeakRSSMB <= 0 || r.ClickHouseCPUS <= 0 || r.ClickHousePeakRSSMB <= 0 {
+			t.Errorf("%s: implausible measurements: %+v", r.System, r)
+		}
+		if r.Before.BytesPerSpan <= 0 || r.After.BytesPerSpan <= 0 || r.After.Parts < 1 || r.After.Rows != r.StoredRows {
+			t.Errorf("%s: implausible disk numbers: before %+v after %+v", r.System, r.Before, r.After)
+		}
+		if r.ClickHouseProcesses != 1 {
+			t.Errorf("%s: %d ClickHouse processes seen, want 1", r.System, r.ClickHouseProcesses)
+		}
+	}
+	if res.Duplicates != 0 {
+		t.Errorf("tracehound: %d duplicate spans", res.Duplicates)
+	}
+	if res.Peer.Duplicates != 0 {
+		t.Logf("otelcol stored %d duplicates (reported, not a failure)", res.Peer.Duplicates)
+	}
+	p := res.Peer
+	if p.Stop.ClickHouse == nil {
+		t.Error("otelcol: no stop result of its ClickHouse")
+	}
+	if c := p.CollectorCounters; c == nil || c.Accepted != p.AckedSpans || c.Sent < p.AckedSpans || c.SendFailed != 0 {
+		t.Errorf("otelcol counters: %+v", c)
+	}
+	if len(p.OtherTables) != 1 || p.OtherTables[0].Table != "otel.otel_traces_trace_id_ts" || p.OtherTables[0].After.Rows <= 0 || p.OtherTables[0].Error != "" {
+		t.Errorf("otelcol other tables: %+v", p.OtherTables)
+	}
+	if !strings.Contains(p.Version, "clickhouseexporter v") || !strings.Contains(p.Version, "ClickHouse ") {
+		t.Errorf("otelcol version %q lacks the exporter's or ClickHouse's version", p.Version)
+	}
+	if res.Ratios.SpansPerSec <= 0 || res.Ratios.CollectorCPUSPerM <= 0 || res.Ratios.CollectorPeakRSS <= 0 || res.Ratios.BytesPerSpanAfter <= 0 {
+		t.Errorf("ratios: %+v", *res.Ratios)
+	}
+	for _, want := range []string{"| tracehound |", "| otelcol |", "| tracehound ÷ otelcol |", "otel.otel_traces_trace_id_ts"} {
+		if !strings.Contains(sb.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), `"peer"`) || !strings.Contains(string(b), `"ratios"`) {
+		t.Errorf("result file %s lacks the peer or the ratios: %v", out, err)
+	}
+}
+
+func TestSystemsFlag(t *testing.T) {
+	for _, c := range []struct {
+		args    []string
+		want    string // joined systems; "" for an error
+		queries bool
+	}{
+		{nil, "tracehound,otelcol", false},
+		{[]string{"--systems", "tracehound"}, "tracehound", false},
+		{[]string{"--systems", "otelcol"}, "otelcol", false},
+		{[]string{"--systems", "otelcol, tracehound"}, "tracehound,otelcol", false},
+		{[]string{"--queries"}, "tracehound", true},
+		{[]string{"--queries", "--systems", "tracehound"}, "tracehound", true},
+		{[]string{"--queries", "--systems", "tracehound,otelcol"}, "", false},
+		{[]string{"--systems", "jaeger"}, "", false},
+		{[]string{"--systems", "otelcol,otelcol"}, "", false},
+		{[]string{"--systems", ","}, "", false},
+	} {
+		o, err := parseFlags(c.args, io.Discard)
+		if c.want == "" {
+			if err == nil {
+				t.Errorf("%q: accepted (%q)", c.args, o.Systems)
+			}
+			continue
+		}
+		if err != nil || strings.Join(o.Systems, ",") != c.want || o.Queries != c.queries {
+			t.Errorf("%q: systems %q queries %v, %v; want %q", c.args, o.Systems, o.Queries, err, c.want)
+		}
+	}
+}
+
+func TestRatios(t *testing.T) {
+	a := &Result{System: "tracehound", SpansPerSec: 300, CollectorCPUSPerM: 10, CollectorPeakRSSMB: 200, ClickHouseCPUSPerM: 8,
+		ClickHousePeakRSSMB: 400, Before: Disk{BytesPerSpan: 100}, After: Disk{BytesPerSpan: 90}}
+	b := &Result{System: "otelcol", SpansPerSec: 100, CollectorCPUSPerM: 20, CollectorPeakRSSMB: 100, ClickHouseCPUSPerM: 0,
+		ClickHousePeakRSSMB: 400, Before: Disk{BytesPerSpan: 50}, After: Disk{BytesPerSpan: 45}}
+	r := newRatios(a, b)
+	want := Ratios{Of: "tracehound ÷ otelcol", SpansPerSec: 3, CollectorCPUSPerM: 0.5, CollectorPeakRSS: 2, ClickHouseCPUSPerM: 0,
+		ClickHousePeakRSS: 1, BytesPerSpanBefore: 2, BytesPerSpanAfter: 2}
+	if *r != want {
+		t.Errorf("ratios %+v, want %+v", *r, want)
+	}
+	row := r.MarkdownRow()
+	if wantRow := "| tracehound ÷ otelcol | | | 3.00× | 0.50× | 2.00× | – | 1.00× | 2.00× → 2.00× | | | |"; row != wantRow {
+		t.Errorf("row\n%s\nwant\n%s", row, wantRow)
+	}
+	if got, want := strings.Count(row, "|"), strings.Count(strings.SplitN(markdownHeader, "\n", 2)[0], "|"); got != want {
+		t.Errorf("ratio row has %d cells separators, header %d", got, want)
+	}
+}
+
+func TestProblem(t *testing.T) {
+	strict := &Result{strict: true}
+	strict.problem("%d lost", 3)
+	peer := &Result{}
+	peer.problem("%d duplicates", 2)
+	if len(strict.Failures) != 1 || len(strict.Notes) != 0 || len(peer.Failures) != 0 || len(peer.Notes) != 1 || peer.Notes[0] != "2 duplicates" {
+		t.Errorf("strict %+v, peer %+v", strict, peer)
+	}
+	strict.Peer = &Result{System: "otelcol", Failures: []string{"did not start"}}
+	if f := strict.allFailures(); len(f) != 2 || f[1] != "otelcol: did not start" {
+		t.Errorf("allFailures = %q", f)
 	}
 }
 

@@ -10,10 +10,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tracehound/tracehound/bench/internal/chq"
 	"github.com/tracehound/tracehound/bench/internal/load"
 	"github.com/tracehound/tracehound/bench/internal/otlpgen"
 	"github.com/tracehound/tracehound/bench/internal/procstat"
 	"github.com/tracehound/tracehound/bench/internal/sut"
+)
+
+// Systems the driver can run (--systems).
+const (
+	sysTracehound = "tracehound"
+	sysOtelcol    = "otelcol"
 )
 
 const (
@@ -26,6 +33,10 @@ const (
 	pollEvery = 200 * time.Millisecond
 	// progressEvery is how often progress is printed.
 	progressEvery = 2 * time.Second
+	// settleCheckEvery is how often distinct spans are counted once a
+	// system that may store duplicates has as many rows as acknowledged
+	// spans; the row count must be equal at two such checks.
+	settleCheckEvery = time.Second
 )
 
 type options struct {
@@ -44,6 +55,10 @@ type options struct {
 	Label         string
 	ServeFlags    []string
 	ServeEnv      []string
+	// Systems to run, in order: the first is the primary (the top of the
+	// result), a second one its peer.
+	Systems    []string
+	OtelcolBin string
 
 	// The analysis and query benchmark.
 	Queries         bool
@@ -64,6 +79,8 @@ func defaultOptions() options {
 		Seed:          1,
 		Client:        load.ClientRaw,
 		SettleTimeout: 2 * time.Minute,
+		Systems:       []string{sysTracehound, sysOtelcol},
+		OtelcolBin:    "./bin/otelcol-bench",
 
 		QueryRuns:       20,
 		TraceIDs:        200,
@@ -129,6 +146,13 @@ type Result struct {
 	Before        Disk    `json:"disk_before_optimize"`
 	After         Disk    `json:"disk_after_optimize"`
 	OptimizeS     float64 `json:"optimize_s"`
+	// OtherTables are the system's further tables that grow with the spans
+	// (tracehound.traces; otel.otel_traces_trace_id_ts), not counted in
+	// bytes_per_span above.
+	OtherTables []TableDisk `json:"other_tables,omitempty"`
+	// CollectorCounters are the OpenTelemetry Collector's own span counters
+	// at the end of the run (the peer only).
+	CollectorCounters *sut.CollectorCounters `json:"collector_counters,omitempty"`
 
 	// With --queries: the analyzer's progress and the API's latencies.
 	Analysis *AnalysisResult `json:"analysis,omitempty"`
@@ -138,6 +162,100 @@ type Result struct {
 	DataDir  string         `json:"data_dir,omitempty"` // when kept
 	Failures []string       `json:"failures"`
 	Pass     bool           `json:"pass"`
+	// Notes are problems that are reported, not failures: the peer's
+	// duplicates and lost spans (also when it runs alone), an unclean stop
+	// other than tracehound's own exit status.
+	Notes []string `json:"notes,omitempty"`
+
+	// Peer is the second system of the run (the OpenTelemetry Collector),
+	// measured the same way on the same load; Ratios compare this result
+	// with it.
+	Peer   *Result `json:"peer,omitempty"`
+	Ratios *Ratios `json:"ratios,omitempty"`
+
+	// strict: problems are failures (tracehound); otherwise notes (the
+	// peer, also when it runs alone).
+	strict bool
+}
+
+// problem records a correctness problem: a failure of tracehound, a note
+// of the peer.
+func (r *Result) problem(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if r.strict {
+		r.Failures = append(r.Failures, msg)
+		return
+	}
+	r.Notes = append(r.Notes, msg)
+}
+
+// TableDisk is the size of one further table.
+type TableDisk struct {
+	Table  string `json:"table"`
+	Before Disk   `json:"disk_before_optimize"`
+	After  Disk   `json:"disk_after_optimize"`
+	// Bytes on disk per stored (distinct) span of the spans table.
+	BytesPerSpanBefore float64 `json:"bytes_per_stored_span_before_optimize"`
+	BytesPerSpanAfter  float64 `json:"bytes_per_stored_span_after_optimize"`
+	OptimizeS          float64 `json:"optimize_s"`
+	Error              string  `json:"error,omitempty"`
+}
+
+// Ratios compare the primary system with its peer from the same run:
+// primary ÷ peer for each measure (0 where the peer's value is 0).
+type Ratios struct {
+	Of                 string  `json:"of"` // "tracehound ÷ otelcol"
+	SpansPerSec        float64 `json:"spans_per_s"`
+	CollectorCPUSPerM  float64 `json:"collector_cpu_s_per_million_spans"`
+	CollectorPeakRSS   float64 `json:"collector_peak_rss"`
+	ClickHouseCPUSPerM float64 `json:"clickhouse_cpu_s_per_million_spans"`
+	ClickHousePeakRSS  float64 `json:"clickhouse_peak_rss"`
+	BytesPerSpanBefore float64 `json:"bytes_per_span_before_optimize"`
+	BytesPerSpanAfter  float64 `json:"bytes_per_span_after_optimize"`
+}
+
+// newRatios divides a's measures by b's.
+func newRatios(a, b *Result) *Ratios {
+	div := func(x, y float64) float64 {
+		if y == 0 {
+			return 0
+		}
+		return x / y
+	}
+	return &Ratios{
+		Of:                 a.System + " ÷ " + b.System,
+		SpansPerSec:        div(a.SpansPerSec, b.SpansPerSec),
+		CollectorCPUSPerM:  div(a.CollectorCPUSPerM, b.CollectorCPUSPerM),
+		CollectorPeakRSS:   div(a.CollectorPeakRSSMB, b.CollectorPeakRSSMB),
+		ClickHouseCPUSPerM: div(a.ClickHouseCPUSPerM, b.ClickHouseCPUSPerM),
+		ClickHousePeakRSS:  div(a.ClickHousePeakRSSMB, b.ClickHousePeakRSSMB),
+		BytesPerSpanBefore: div(a.Before.BytesPerSpan, b.Before.BytesPerSpan),
+		BytesPerSpanAfter:  div(a.After.BytesPerSpan, b.After.BytesPerSpan),
+	}
+}
+
+// MarkdownRow is the ratios as a row of the results table.
+func (q *Ratios) MarkdownRow() string {
+	x := func(v float64) string {
+		if v == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f×", v)
+	}
+	return fmt.Sprintf("| %s | | | %s | %s | %s | %s | %s | %s → %s | | | |",
+		q.Of, x(q.SpansPerSec), x(q.CollectorCPUSPerM), x(q.CollectorPeakRSS), x(q.ClickHouseCPUSPerM), x(q.ClickHousePeakRSS),
+		x(q.BytesPerSpanBefore), x(q.BytesPerSpanAfter))
+}
+
+// allFailures lists the failures of the primary system and of the peer.
+func (r *Result) allFailures() []string {
+	out := append([]string(nil), r.Failures...)
+	if r.Peer != nil {
+		for _, f := range r.Peer.Failures {
+			out = append(out, r.Peer.System+": "+f)
+		}
+	}
+	return out
 }
 
 // Retries counts resends by gRPC code.
@@ -183,6 +301,8 @@ type Config struct {
 	TraceIDs        int    `json:"trace_ids,omitempty"`
 	FastAnalysis    bool   `json:"fast_analysis,omitempty"`
 	QueryLog        bool   `json:"query_log,omitempty"`
+	// Systems run, in order (the primary first).
+	Systems []string `json:"systems,omitempty"`
 }
 
 const markdownHeader = "| system | spans | conns | spans/s | collector CPU s / M spans | collector peak RSS MB | ClickHouse CPU s / M spans | ClickHouse peak RSS MB | bytes/span (before → after OPTIMIZE) | duplicates | lost | load-gen CPU s |\n" +
@@ -200,71 +320,130 @@ func (r *Result) MarkdownRow() string {
 		r.Duplicates, r.Lost, r.LoadgenCPUS)
 }
 
-// run does one benchmark run. A non-nil Result may come with an error (a
-// run that failed half-way reports what it measured).
+// run does one benchmark run: the same load against each of o.Systems in
+// turn, each on a fresh ClickHouse. The first system's result is returned,
+// with the second's as its Peer and their ratios. A non-nil Result may come
+// with an error (a run that failed half-way reports what it measured).
 func run(ctx context.Context, o options, logw io.Writer) (*Result, error) {
 	logf := func(format string, args ...any) { fmt.Fprintf(logw, "thbench: "+format+"\n", args...) }
-	res := &Result{System: "tracehound", Label: o.Label, ServeFlags: o.ServeFlags, ServeEnv: o.ServeEnv, StartedAt: time.Now().UTC(), Machine: machine(), Failures: []string{}}
 
-	// 1. Pre-build the requests.
+	// 1. Pre-build the requests, once for every system.
 	cpu0, t0 := procstat.SelfCPU(), time.Now()
 	tpls, err := otlpgen.Build(otlpgen.Options{Templates: o.Templates, Seed: o.Seed})
 	if err != nil {
 		return nil, err
 	}
-	res.TemplateBuildSec = time.Since(t0).Seconds()
-	res.LoadgenTemplateBuildCS = (procstat.SelfCPU() - cpu0).Seconds()
+	tb := templateBuild{seconds: time.Since(t0).Seconds(), cpu: (procstat.SelfCPU() - cpu0).Seconds()}
 	perReq := int64(tpls[0].Spans())
 	nReq := (o.Spans + perReq - 1) / perReq
-	res.Config = Config{Spans: nReq * perReq, Conns: o.Conns, InFlight: o.InFlight, SpansPerRequest: int(perReq),
+	if nReq*perReq != o.Spans {
+		logf("--spans %d rounded up to %d (whole requests of %d spans)", o.Spans, nReq*perReq, perReq)
+	}
+	logf("%d templates of %d spans (%d KiB each) built in %.2f s", len(tpls), perReq, tpls[0].Size()>>10, tb.seconds)
+
+	var primary *Result
+	for i, name := range o.Systems {
+		peer := i > 0
+		res, err := runSystem(ctx, o, name, tpls, int(nReq), tb, logf)
+		if res == nil && err != nil && peer {
+			res = &Result{System: name, StartedAt: time.Now().UTC(), Machine: machine(), Failures: []string{err.Error()}}
+		}
+		if !peer {
+			primary = res
+			if res != nil {
+				res.Config.Systems = o.Systems
+			}
+		} else if primary != nil && res != nil {
+			primary.Peer = res
+			if err == nil {
+				primary.Ratios = newRatios(primary, res)
+			}
+		}
+		if err != nil {
+			return primary, err
+		}
+	}
+	return primary, nil
+}
+
+// templateBuild is the one-off cost of pre-building the requests.
+type templateBuild struct{ seconds, cpu float64 }
+
+// newSystem returns the system under test called name, with its files in
+// dir.
+func newSystem(o options, name, dir string, serveFlags []string) (sut.System, error) {
+	bin, err := filepath.Abs(o.Bin)
+	if err != nil {
+		return nil, err
+	}
+	switch name {
+	case sysTracehound:
+		return &sut.Tracehound{Bin: bin, DataDir: filepath.Join(dir, "data"), LogPath: filepath.Join(dir, "tracehound.log"),
+			Args: serveFlags, Env: o.ServeEnv}, nil
+	case sysOtelcol:
+		col, err := filepath.Abs(o.OtelcolBin)
+		if err != nil {
+			return nil, err
+		}
+		return &sut.Collector{Bin: col, Tracehound: bin, Dir: dir}, nil
+	}
+	return nil, fmt.Errorf("unknown system %q (want %s or %s)", name, sysTracehound, sysOtelcol)
+}
+
+// runSystem runs the load against one system on a fresh directory.
+// tracehound's correctness problems are failures; the peer's are notes.
+func runSystem(ctx context.Context, o options, name string, tpls []*otlpgen.Template, nReq int, tb templateBuild,
+	logf func(string, ...any)) (*Result, error) {
+	res := &Result{System: name, Label: o.Label, StartedAt: time.Now().UTC(), Machine: machine(), Failures: []string{},
+		TemplateBuildSec: tb.seconds, LoadgenTemplateBuildCS: tb.cpu, strict: name == sysTracehound}
+	perReq := int64(tpls[0].Spans())
+	res.Config = Config{Spans: int64(nReq) * perReq, Conns: o.Conns, InFlight: o.InFlight, SpansPerRequest: int(perReq),
 		SpansPerTrace: otlpgen.SpansPerTrace, Templates: o.Templates, Seed: o.Seed, Client: o.Client, Gzip: o.Gzip, Smoke: o.Smoke}
 	if o.Queries {
 		res.Config.Queries, res.Config.QueryRuns, res.Config.TraceIDs, res.Config.FastAnalysis = true, o.QueryRuns, o.TraceIDs, o.FastAnalysis
 		res.Config.QueryLog = o.QueryLog
 	}
-	if nReq*perReq != o.Spans {
-		logf("--spans %d rounded up to %d (whole requests of %d spans)", o.Spans, nReq*perReq, perReq)
-	}
-	logf("%d templates of %d spans (%d KiB each) built in %.2f s", len(tpls), perReq, tpls[0].Size()>>10, res.TemplateBuildSec)
 
 	// 2. Start the system under test on a fresh directory.
-	bin, err := filepath.Abs(o.Bin)
-	if err != nil {
-		return nil, err
-	}
-	tmp, err := os.MkdirTemp("", "thbench-")
+	tmp, err := os.MkdirTemp("", "thbench-"+name+"-")
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
 		if o.Keep {
-			logf("kept %s (data/ and tracehound.log)", tmp)
+			logf("kept %s (data/ and the logs of %s)", tmp, name)
 			return
 		}
 		_ = os.RemoveAll(tmp)
 	}()
-	serveFlags := o.ServeFlags
-	if o.FastAnalysis {
-		f, err := writeFastAnalysisConfig(tmp)
-		if err != nil {
-			return nil, err
+	var serveFlags []string
+	if name == sysTracehound {
+		res.ServeFlags, res.ServeEnv = o.ServeFlags, o.ServeEnv
+		serveFlags = o.ServeFlags
+		if o.FastAnalysis {
+			f, err := writeFastAnalysisConfig(tmp)
+			if err != nil {
+				return nil, err
+			}
+			serveFlags = append(append([]string(nil), serveFlags...), f)
+			res.ServeFlags = serveFlags
 		}
-		serveFlags = append(append([]string(nil), serveFlags...), f)
-		res.ServeFlags = serveFlags
 	}
-	sys := &sut.Tracehound{Bin: bin, DataDir: filepath.Join(tmp, "data"), LogPath: filepath.Join(tmp, "tracehound.log"),
-		Args: serveFlags, Env: o.ServeEnv}
-	if o.QueryLog {
-		if err := writeQueryLogConfig(sys.DataDir); err != nil {
+	sys, err := newSystem(o, name, tmp, serveFlags)
+	if err != nil {
+		return nil, err
+	}
+	if th, ok := sys.(*sut.Tracehound); ok && o.QueryLog {
+		if err := writeQueryLogConfig(th.DataDir); err != nil {
 			return nil, err
 		}
 	}
 	if o.Keep {
 		res.DataDir = tmp
 	}
-	logf("starting %s serve (data in %s)", bin, sys.DataDir)
+	logf("starting %s (files in %s)", name, tmp)
 	if err := sys.Start(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
 	stopped := false
 	stop := func() {
@@ -272,7 +451,7 @@ func run(ctx context.Context, o options, logw io.Writer) (*Result, error) {
 			return
 		}
 		stopped = true
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		res.Stop = sys.Stop(sctx)
 	}
@@ -280,21 +459,39 @@ func run(ctx context.Context, o options, logw io.Writer) (*Result, error) {
 	res.Version = sys.Version(ctx)
 	logf("%s; OTLP gRPC on %s", res.Version, sys.OTLPGRPCAddr())
 
-	err = measure(ctx, o, sys, tpls, int(nReq), res, logf)
+	if err = measure(ctx, o, sys, tpls, nReq, res, logf); err != nil {
+		err = fmt.Errorf("%s: %w", name, err)
+	}
 	stop()
-	if res.Stop.ExitCode != 0 {
+	switch {
+	case name == sysTracehound && res.Stop.ExitCode != 0:
 		res.Failures = append(res.Failures, fmt.Sprintf("tracehound did not stop cleanly on SIGTERM: exit code %d %s", res.Stop.ExitCode, res.Stop.Error))
-	} else {
-		logf("tracehound stopped cleanly in %.1f s", res.Stop.Seconds)
+	case !res.Stop.Clean():
+		// tracehound fails on its exit status alone, as before; the rest
+		// (its ClickHouse child outliving it, the peer's stop) is reported.
+		res.Notes = append(res.Notes, fmt.Sprintf("%s did not stop cleanly on SIGTERM: %s", name, stopSummary(res.Stop)))
+	case res.Stop.ClickHouse != nil:
+		logf("%s stopped cleanly in %.1f s, then its ClickHouse in %.1f s", name, res.Stop.Seconds, res.Stop.ClickHouse.Seconds)
+	default:
+		logf("%s stopped cleanly in %.1f s", name, res.Stop.Seconds)
 	}
 	if err != nil {
 		res.Failures = append(res.Failures, err.Error())
-		logf("tracehound output (end):\n%s", sys.LogTail(40))
-	} else if len(res.Failures) > 0 {
-		logf("tracehound output (end):\n%s", sys.LogTail(20))
+		logf("%s output (end):\n%s", name, sys.LogTail(40))
+	} else if len(res.Failures) > 0 || len(res.Notes) > 0 {
+		logf("%s output (end):\n%s", name, sys.LogTail(20))
 	}
 	res.Pass = len(res.Failures) == 0
 	return res, err
+}
+
+// stopSummary describes an unclean stop.
+func stopSummary(s sut.StopResult) string {
+	msg := fmt.Sprintf("exit code %d %s", s.ExitCode, s.Error)
+	if c := s.ClickHouse; c != nil && !c.Clean() {
+		msg += fmt.Sprintf("; its ClickHouse: exit code %d %s", c.ExitCode, c.Error)
+	}
+	return msg
 }
 
 // measure runs the load and collects every number.
@@ -353,19 +550,40 @@ func measure(ctx context.Context, o options, sys sut.System, tpls []*otlpgen.Tem
 	}
 	go func() { loadDone <- load.Run(ctx, cfg, st) }()
 
+	// snap is the state at the moment every acknowledged span was stored;
+	// with a store that may duplicate, it is taken at the first check that
+	// found them all and kept when the next check finds the same row count.
+	type snap struct {
+		at             time.Time
+		cpu            map[string]time.Duration
+		busy, driver   time.Duration
+		rows, distinct int64
+	}
+	takeSnap := func(rows, distinct int64) snap {
+		sample()
+		s := snap{at: time.Now(), cpu: map[string]time.Duration{}, driver: procstat.SelfCPU() - selfCPU0, rows: rows, distinct: distinct}
+		for role, tr := range trackers {
+			s.cpu[role] = tr.CPU()
+		}
+		s.busy, _ = procstat.SystemBusy()
+		return s
+	}
 	var (
 		acked                   bool
-		ackAt, storedAt         time.Time
+		ackAt                   time.Time
+		end, candidate          snap
+		lastCheck               time.Time
 		selfCPU                 time.Duration
 		lastStored, lastPending int64
-		lastProgress            = time.Now()
-		lastPrint               = time.Now()
+		lastDistinct            int64 = -1
+		lastProgress                  = time.Now()
+		lastPrint                     = time.Now()
 		printedStored           int64
 		loadErr                 error
 	)
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
-	for storedAt.IsZero() {
+	for end.at.IsZero() {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -388,35 +606,63 @@ func measure(ctx context.Context, o options, sys sut.System, tpls []*otlpgen.Tem
 			at.sample(ctx, time.Now(), lastStored)
 		}
 		if acked && lastStored >= st.AckedSpans.Load() && lastPending == 0 {
-			storedAt = time.Now()
-			sample()
-			break
+			if !store.MayDuplicate {
+				end = takeSnap(lastStored, lastStored)
+				break
+			}
+			// Rows may include duplicates: count distinct spans, at most
+			// once a second, until they are all there and the row count
+			// stands still between two checks.
+			if time.Since(lastCheck) >= settleCheckEvery {
+				lastCheck = time.Now()
+				v, err := store.CH.Ints(ctx, fmt.Sprintf("SELECT count(), uniqExact(%s) FROM %s", store.SpanKey, store.FullName()))
+				if err == nil {
+					rows, distinct := v[0]-preStored, v[1]-preStored
+					if distinct != lastDistinct {
+						lastProgress, lastDistinct = time.Now(), distinct
+					}
+					switch {
+					case distinct < st.AckedSpans.Load():
+						candidate = snap{}
+					case !candidate.at.IsZero() && candidate.rows == rows:
+						end = candidate
+					default:
+						candidate = takeSnap(rows, distinct)
+					}
+				}
+			}
 		}
-		if now := time.Now(); now.Sub(lastPrint) >= progressEvery {
+		if now := time.Now(); end.at.IsZero() && now.Sub(lastPrint) >= progressEvery {
 			rate := float64(lastStored-printedStored) / now.Sub(lastPrint).Seconds()
 			procs := sys.Processes()
 			analysed := ""
 			if at != nil {
 				analysed = fmt.Sprintf("  analysed %9d (lag %3.0f s)", at.analysed(), at.lastLag)
 			}
-			fmt.Fprintf(os.Stderr, "[%6.1fs] sent %9d  acked %9d  stored %9d  queue %7d  %7.0f spans/s stored  retries %4d  RSS collector %5d MB, ClickHouse %5d MB%s\n",
-				now.Sub(start).Seconds(), st.SentSpans.Load(), st.AckedSpans.Load(), lastStored, lastPending, rate, st.Retries.Load(),
+			fmt.Fprintf(os.Stderr, "[%6.1fs] %s: sent %9d  acked %9d  stored %9d  queue %7d  %7.0f spans/s stored  retries %4d  RSS collector %5d MB, ClickHouse %5d MB%s\n",
+				now.Sub(start).Seconds(), sys.Name(), st.SentSpans.Load(), st.AckedSpans.Load(), lastStored, lastPending, rate, st.Retries.Load(),
 				procstat.RSS(procs[sut.RoleCollector])>>20, procstat.RSS(procs[sut.RoleClickHouse])>>20, analysed)
 			lastPrint, printedStored = now, lastStored
 		}
-		if acked && time.Since(lastProgress) > o.SettleTimeout {
-			res.Failures = append(res.Failures, fmt.Sprintf("spans not all stored: %d of %d acknowledged after %v without progress (queue %d)",
-				lastStored, st.AckedSpans.Load(), o.SettleTimeout, lastPending))
-			storedAt = time.Now()
+		if end.at.IsZero() && acked && time.Since(lastProgress) > o.SettleTimeout {
+			distinct := lastStored
+			if store.MayDuplicate {
+				if v, err := store.CH.Ints(ctx, fmt.Sprintf("SELECT uniqExact(%s) FROM %s", store.SpanKey, store.FullName())); err == nil {
+					lastDistinct = v[0] - preStored
+				}
+				distinct = max(0, lastDistinct)
+			}
+			res.problem("spans not all stored: %d of %d acknowledged after %v without progress (queue %d)",
+				distinct, st.AckedSpans.Load(), o.SettleTimeout, lastPending)
+			end = takeSnap(lastStored, distinct)
 		}
 	}
-	busy1, _ := procstat.SystemBusy()
-	busy := busy1 - busy0
-	elapsed := storedAt.Sub(start)
+	busy := end.busy - busy0
+	elapsed := end.at.Sub(start)
 	if at != nil {
-		at.ingestEnd(ctx, storedAt, lastStored)
+		at.ingestEnd(ctx, end.at, lastStored)
 	}
-	fmt.Fprintf(os.Stderr, "[%6.1fs] all %d acknowledged spans stored\n", elapsed.Seconds(), st.AckedSpans.Load())
+	fmt.Fprintf(os.Stderr, "[%6.1fs] %s: %d of %d acknowledged spans stored (%d rows)\n", elapsed.Seconds(), sys.Name(), end.distinct, st.AckedSpans.Load(), end.rows)
 
 	// Load numbers.
 	res.Requests = st.Requests.Load()
@@ -440,28 +686,37 @@ func measure(ctx context.Context, o options, sys sut.System, tpls []*otlpgen.Tem
 	res.AckSeconds = ackAt.Sub(start).Seconds()
 	res.StoredSeconds = elapsed.Seconds()
 	res.AckSpansPerSec = float64(res.AckedSpans) / res.AckSeconds
-	res.SpansPerSec = float64(lastStored) / res.StoredSeconds
+	res.SpansPerSec = float64(end.distinct) / res.StoredSeconds
 	perM := func(d time.Duration, n int64) float64 {
 		if n == 0 {
 			return 0
 		}
 		return d.Seconds() / float64(n) * 1e6
 	}
-	coll := trackers[sut.RoleCollector].CPU() - base[sut.RoleCollector]
-	chc := trackers[sut.RoleClickHouse].CPU() - base[sut.RoleClickHouse]
+	coll := end.cpu[sut.RoleCollector] - base[sut.RoleCollector]
+	chc := end.cpu[sut.RoleClickHouse] - base[sut.RoleClickHouse]
 	res.CollectorCPUS = coll.Seconds()
-	res.CollectorCPUSPerM = perM(coll, lastStored)
+	res.CollectorCPUSPerM = perM(coll, end.distinct)
 	res.CollectorPeakRSSMB = float64(trackers[sut.RoleCollector].PeakRSS()) / (1 << 20)
 	res.ClickHouseCPUS = chc.Seconds()
-	res.ClickHouseCPUSPerM = perM(chc, lastStored)
+	res.ClickHouseCPUSPerM = perM(chc, end.distinct)
 	res.ClickHousePeakRSSMB = float64(trackers[sut.RoleClickHouse].PeakRSS()) / (1 << 20)
 	res.ClickHouseProcesses = trackers[sut.RoleClickHouse].PIDs()
 	res.LoadgenCPUS = selfCPU.Seconds()
 	res.LoadgenCPUSPerM = perM(selfCPU, res.SentSpans)
 	// The driver's own CPU while waiting for storage is negligible (polling).
-	res.OtherCPUS = max(0, (busy - coll - chc - (procstat.SelfCPU() - selfCPU0)).Seconds())
+	res.OtherCPUS = max(0, (busy - coll - chc - end.driver).Seconds())
 	if res.ClickHouseProcesses > 1 {
-		res.Failures = append(res.Failures, fmt.Sprintf("the embedded ClickHouse was restarted during the run (%d processes)", res.ClickHouseProcesses))
+		res.problem("the embedded ClickHouse was restarted during the run (%d processes)", res.ClickHouseProcesses)
+	}
+	if cr, ok := sys.(interface {
+		Counters(context.Context) (sut.CollectorCounters, error)
+	}); ok {
+		if c, err := cr.Counters(ctx); err == nil {
+			res.CollectorCounters = &c
+		} else {
+			logf("reading the collector's counters: %v", err)
+		}
 	}
 
 	// With --queries: wait for the analyzer, then time the API, before the
@@ -483,8 +738,15 @@ func measure(ctx context.Context, o options, sys sut.System, tpls []*otlpgen.Tem
 	res.StoredRows, res.DistinctSpans = v[0], v[1]
 	res.Duplicates = res.StoredRows - res.DistinctSpans
 	res.Lost = max(0, res.AckedSpans-res.DistinctSpans)
-	if res.Before, err = disk(qctx, store); err != nil {
+	if res.Before, err = disk(qctx, store.CH, store.Database, store.Table); err != nil {
 		return err
+	}
+	others := make([]TableDisk, len(store.OtherTables))
+	for i, t := range store.OtherTables {
+		others[i].Table = store.Database + "." + t
+		if others[i].Before, err = disk(qctx, store.CH, store.Database, t); err != nil {
+			others[i].Error = err.Error()
+		}
 	}
 	logf("stored %d rows (%d distinct) in %d parts, %.1f bytes/span; running OPTIMIZE TABLE %s FINAL …",
 		res.StoredRows, res.DistinctSpans, res.Before.Parts, res.Before.BytesPerSpan, table)
@@ -494,24 +756,45 @@ func measure(ctx context.Context, o options, sys sut.System, tpls []*otlpgen.Tem
 	}
 	res.OptimizeS = time.Since(t).Seconds()
 	// Replaced parts stay listed until they are dropped; active ones count.
-	if res.After, err = disk(qctx, store); err != nil {
+	if res.After, err = disk(qctx, store.CH, store.Database, store.Table); err != nil {
 		return err
 	}
 	logf("after OPTIMIZE FINAL (%.1f s): %d parts, %.1f bytes/span", res.OptimizeS, res.After.Parts, res.After.BytesPerSpan)
+	for i := range others {
+		ot := &others[i]
+		if ot.Error != "" {
+			continue
+		}
+		t := time.Now()
+		if _, err := store.CH.Query(qctx, "OPTIMIZE TABLE "+ot.Table+" FINAL"); err != nil {
+			ot.Error = err.Error()
+			continue
+		}
+		ot.OptimizeS = time.Since(t).Seconds()
+		if ot.After, err = disk(qctx, store.CH, store.Database, strings.TrimPrefix(ot.Table, store.Database+".")); err != nil {
+			ot.Error = err.Error()
+		}
+		if res.DistinctSpans > 0 {
+			ot.BytesPerSpanBefore = float64(ot.Before.BytesOnDisk) / float64(res.DistinctSpans)
+			ot.BytesPerSpanAfter = float64(ot.After.BytesOnDisk) / float64(res.DistinctSpans)
+		}
+		logf("%s: %d rows, %.1f → %.1f bytes per stored span (before → after OPTIMIZE FINAL)", ot.Table, ot.After.Rows, ot.BytesPerSpanBefore, ot.BytesPerSpanAfter)
+	}
+	res.OtherTables = others
 	if v, err := store.CH.Ints(qctx, fmt.Sprintf("SELECT count(), uniqExact(%s) FROM %s", store.SpanKey, table)); err == nil && (v[0] != res.StoredRows || v[1] != res.DistinctSpans) {
-		res.Failures = append(res.Failures, fmt.Sprintf("row counts changed across OPTIMIZE: %d/%d → %d/%d", res.StoredRows, res.DistinctSpans, v[0], v[1]))
+		res.problem("row counts changed across OPTIMIZE: %d/%d → %d/%d", res.StoredRows, res.DistinctSpans, v[0], v[1])
 	}
 
 	// 5. Verdict.
 	if res.Duplicates != 0 {
-		res.Failures = append(res.Failures, fmt.Sprintf("%d duplicate spans stored", res.Duplicates))
+		res.problem("%d duplicate spans stored", res.Duplicates)
 	}
 	if res.Lost != 0 {
-		res.Failures = append(res.Failures, fmt.Sprintf("%d acknowledged spans lost", res.Lost))
+		res.problem("%d acknowledged spans lost", res.Lost)
 	}
 	if res.DistinctSpans != res.SentSpans {
-		res.Failures = append(res.Failures, fmt.Sprintf("stored %d distinct spans, sent %d (acked %d, rejected %d, failed %d)",
-			res.DistinctSpans, res.SentSpans, res.AckedSpans, res.RejectedSpans, res.FailedSpans))
+		res.problem("stored %d distinct spans, sent %d (acked %d, rejected %d, failed %d)",
+			res.DistinctSpans, res.SentSpans, res.AckedSpans, res.RejectedSpans, res.FailedSpans)
 	}
 	if st.RetryDeadline.Load() > 0 {
 		logf("note: %d requests timed out and were resent; a resend of a request that was in fact accepted can duplicate spans", st.RetryDeadline.Load())
@@ -519,13 +802,13 @@ func measure(ctx context.Context, o options, sys sut.System, tpls []*otlpgen.Tem
 	return nil
 }
 
-// disk reads the active parts of the spans table.
-func disk(ctx context.Context, s sut.Store) (Disk, error) {
-	v, err := s.CH.Ints(ctx, fmt.Sprintf(
+// disk reads the active parts of database.table.
+func disk(ctx context.Context, ch *chq.Client, database, table string) (Disk, error) {
+	v, err := ch.Ints(ctx, fmt.Sprintf(
 		"SELECT toInt64(sum(rows)), toInt64(count()), toInt64(sum(bytes_on_disk)), toInt64(sum(data_uncompressed_bytes)) "+
-			"FROM system.parts WHERE database = '%s' AND table = '%s' AND active", s.Database, s.Table))
+			"FROM system.parts WHERE database = '%s' AND table = '%s' AND active", database, table))
 	if err != nil {
-		return Disk{}, fmt.Errorf("reading system.parts: %w", err)
+		return Disk{}, fmt.Errorf("reading system.parts of %s.%s: %w", database, table, err)
 	}
 	d := Disk{Rows: v[0], Parts: v[1], BytesOnDisk: v[2], UncompressedBytes: v[3]}
 	if d.Rows > 0 {

@@ -1,8 +1,9 @@
 // Package sut defines the systems under test of the benchmark: something
-// that receives OTLP/gRPC and stores spans in ClickHouse. tracehound is the
-// first; an OpenTelemetry Collector with the ClickHouse exporter is meant to
-// be the second (it would run `tracehound clickhouse` for its storage and
-// report its own spans table).
+// that receives OTLP/gRPC and stores spans in ClickHouse. Tracehound runs
+// `tracehound serve`; Collector is the peer, an OpenTelemetry Collector
+// (otlp receiver → batch processor → contrib ClickHouse exporter) writing
+// into the same embedded ClickHouse started alone with `tracehound
+// clickhouse`.
 package sut
 
 import (
@@ -70,6 +71,14 @@ type Store struct {
 	Database, Table string
 	// SpanKey is the expression that identifies a span (for duplicates).
 	SpanKey string
+	// OtherTables are further tables of the system in Database that grow
+	// with the spans (reported separately, e.g. a trace-id lookup table).
+	OtherTables []string
+	// MayDuplicate is set when the system can store a span more than once
+	// (an insert retried after a timeout although ClickHouse committed it):
+	// its row count may reach the acknowledged count before every span is
+	// stored, so the driver waits for distinct spans and a stable count.
+	MayDuplicate bool
 }
 
 // FullName is database.table.
@@ -81,9 +90,20 @@ type StopResult struct {
 	Seconds  float64 `json:"seconds"`   // from the stop signal to exit
 	Killed   bool    `json:"killed"`    // had to be killed after the timeout
 	Error    string  `json:"error,omitempty"`
+	// ClickHouse is how a separately started ClickHouse (the peer's
+	// `tracehound clickhouse`) exited after the system itself; nil for a
+	// system whose ClickHouse is its own child.
+	ClickHouse *StopResult `json:"clickhouse,omitempty"`
+}
+
+// Clean reports whether the system (and its separate ClickHouse, if any)
+// exited with status 0 on its own after the stop request.
+func (r StopResult) Clean() bool {
+	return r.ExitCode == 0 && !r.Killed && r.Error == "" && (r.ClickHouse == nil || r.ClickHouse.Clean())
 }
 
 var (
 	_ System   = (*Tracehound)(nil)
 	_ Analyzer = (*Tracehound)(nil)
+	_ System   = (*Collector)(nil)
 )

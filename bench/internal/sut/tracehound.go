@@ -133,27 +133,7 @@ func (t *Tracehound) logText() string {
 // findClickHouse finds the `tracehound clickhouse-embedded` child and its
 // HTTP port.
 func (t *Tracehound) findClickHouse() (pid, port int, err error) {
-	kids, err := procstat.Children(t.cmd.Process.Pid)
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, k := range kids {
-		args, err := procstat.Cmdline(k)
-		if err != nil || len(args) < 2 || args[1] != "clickhouse-embedded" {
-			continue
-		}
-		for i := 2; i+1 < len(args); i++ {
-			if args[i] == "--http-port" {
-				p, err := strconv.Atoi(args[i+1])
-				if err != nil {
-					return 0, 0, fmt.Errorf("clickhouse child %d: bad --http-port %q", k, args[i+1])
-				}
-				return k, p, nil
-			}
-		}
-		return 0, 0, fmt.Errorf("clickhouse child %d has no --http-port: %q", k, args)
-	}
-	return 0, 0, fmt.Errorf("no clickhouse-embedded child of tracehound (pid %d) found; children: %v", t.cmd.Process.Pid, kids)
+	return findEmbeddedClickHouse("tracehound", t.cmd.Process.Pid)
 }
 
 // OTLPGRPCAddr implements System.
@@ -282,7 +262,7 @@ func scrape(r io.Reader, names ...string) (map[string]float64, error) {
 
 // Store implements System.
 func (t *Tracehound) Store() Store {
-	return Store{CH: t.ch, Database: "tracehound", Table: "spans", SpanKey: "trace_id, span_id"}
+	return Store{CH: t.ch, Database: "tracehound", Table: "spans", SpanKey: "trace_id, span_id", OtherTables: []string{"traces"}}
 }
 
 // Version implements System.
@@ -347,13 +327,6 @@ func (t *Tracehound) Stop(ctx context.Context) StopResult {
 		}
 	}
 	return res
-}
-
-// alive reports whether pid is a live process that is still the ClickHouse
-// child (not a zombie, not a reused pid).
-func alive(pid int) bool {
-	args, err := procstat.Cmdline(pid)
-	return err == nil && len(args) >= 2 && args[1] == "clickhouse-embedded"
 }
 
 // LogTail implements System.
