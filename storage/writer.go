@@ -162,7 +162,7 @@ type Writer struct {
 
 	mu       sync.Mutex
 	pending  []*SpanBatch // queued, not yet in a batch
-	queued   int      // spans in pending plus the batch being inserted
+	queued   int          // spans in pending plus the batch being inserted
 	stopped  bool
 	wake     chan struct{}
 	stopping chan struct{} // closed by Shutdown
