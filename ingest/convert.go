@@ -82,7 +82,7 @@ func Convert(body []byte, cfg Config) (ConvertResult, error) {
 	c.maxLinks = cfg.MaxLinksPerSpan
 	c.res = ConvertResult{Received: n}
 	if n > 0 {
-		c.batch = storage.NewSpanBatch(n)
+		c.batch = storage.NewSpanBatchShaped(c.shape, n)
 		c.res.Batch = c.batch
 	}
 	r := pbReader{buf: body}
@@ -102,6 +102,9 @@ func Convert(body []byte, cfg Config) (ConvertResult, error) {
 	}
 	if r.err != nil {
 		return ConvertResult{}, r.err
+	}
+	if c.batch.Len() > 0 {
+		c.shape = c.batch.Shape()
 	}
 	return c.res, nil
 }
@@ -243,6 +246,7 @@ func putConverter(c *converter) {
 		json: c.json[:0], resJSON: c.resJSON[:0],
 		resChunks: c.resChunks[:0], kvs: c.kvs[:0], events: c.events[:0], links: c.links[:0],
 		spanAttrs: c.spanAttrs[:0], resAttrs: c.resAttrs[:0], pending: c.pending[:0], seen: c.seen,
+		shape: c.shape,
 	}
 	converterPool.Put(c)
 }
@@ -277,6 +281,12 @@ type converter struct {
 
 	spanAttrs []keptAttr // attributes of the current span
 	resAttrs  []keptAttr // attributes of the current resource
+	// resRow is the batch row of the current resource's first span (-1
+	// before it): later spans copy its resource attribute entries.
+	resRow int
+	// shape is the shape of the last batch this converter made, to size
+	// the next one at once (requests of one deployment look alike).
+	shape storage.SpanBatchShape
 	pending   []keptAttr // typed values waiting for the end of their set
 	// seen finds repeated keys in large attribute sets: seenString and
 	// seenTyped flags by key.
@@ -402,6 +412,7 @@ func (c *converter) resource() (resourceInfo, error) {
 	n := len(c.kvs)
 	keep := limit(n, c.maxAttrs)
 	var err error
+	c.resRow = -1
 	c.resAttrs, c.resJSON, err = c.attributes(c.kvs[:keep], "resource attribute key", "value of resource attribute", c.resAttrs[:0], c.resJSON[:0])
 	if err != nil {
 		return ri, err
@@ -592,12 +603,18 @@ func (c *converter) span(buf []byte, ri *resourceInfo, scopeName, scopeVersion s
 	row.StatusMessage = c.clean(viewString(s.statusMessage), "status message", "")
 
 	b := c.batch
-	for i := range c.resAttrs {
-		a := &c.resAttrs[i]
-		if a.typed {
-			b.AddAttributeBytes(storage.ResourceTypedAttributes, a.key, c.resJSON[a.start:a.end])
-		} else {
-			b.AddAttribute(storage.ResourceAttributes, a.key, a.value)
+	if c.resRow >= 0 {
+		// Not the resource's first span: copy the first one's entries.
+		b.RepeatRowAttributes(storage.ResourceAttributes, c.resRow)
+		b.RepeatRowAttributes(storage.ResourceTypedAttributes, c.resRow)
+	} else {
+		for i := range c.resAttrs {
+			a := &c.resAttrs[i]
+			if a.typed {
+				b.AddAttributeBytes(storage.ResourceTypedAttributes, a.key, c.resJSON[a.start:a.end])
+			} else {
+				b.AddAttribute(storage.ResourceAttributes, a.key, a.value)
+			}
 		}
 	}
 
@@ -643,6 +660,9 @@ func (c *converter) span(buf []byte, ri *resourceInfo, scopeName, scopeVersion s
 	row.DroppedLinksCount = addSat(s.droppedLinks, len(c.links)-keep)
 
 	b.AppendRow(&row)
+	if c.resRow < 0 {
+		c.resRow = b.Len() - 1
+	}
 	if c.badField != "" {
 		sid := s.spanID
 		c.reportBadUTF8(func() string { return "span " + hex.EncodeToString(sid[:]) })
@@ -806,9 +826,12 @@ func (c *converter) attributes(kvs [][]byte, keyField, valueField string, out []
 	}
 	c.pending = c.pending[:0]
 	for _, kv := range kvs {
-		k, v, err := keyValue(kv, 0, false)
-		if err != nil {
-			return out, js, err
+		k, v, ok := canonicalKeyValue(kv)
+		if !ok {
+			var err error
+			if k, v, err = keyValue(kv, 0, false); err != nil {
+				return out, js, err
+			}
 		}
 		raw := viewString(k)
 		key := c.clean(raw, keyField, raw)
@@ -870,9 +893,12 @@ func (c *converter) attributesJSON(b, msg []byte, field int32, n int) ([]byte, e
 			}
 			continue
 		}
-		k, v, err := keyValue(kv, 0, false)
-		if err != nil {
-			return b, err
+		k, v, ok := canonicalKeyValue(kv)
+		if !ok {
+			var err error
+			if k, v, err = keyValue(kv, 0, false); err != nil {
+				return b, err
+			}
 		}
 		if i > 0 {
 			b = append(b, ',')
@@ -911,11 +937,9 @@ type anyValue struct {
 
 // keyValue decodes a KeyValue message at the given wire depth: its key and
 // value (see readAnyValue). With validated, the message is known to be
-// well-formed and its nested values are not checked again.
+// well-formed and its nested values are not checked again. Callers try
+// canonicalKeyValue first.
 func keyValue(buf []byte, depth int, validated bool) (key []byte, v anyValue, err error) {
-	if key, v, ok := canonicalKeyValue(buf); ok {
-		return key, v, nil
-	}
 	if depth >= maxWireDepth {
 		return nil, v, errTooDeep
 	}
@@ -1102,7 +1126,11 @@ func (c *converter) appendValue(b []byte, v anyValue, depth int, key string) []b
 				r.skip(t)
 				continue
 			}
-			k, e, _ := keyValue(r.bytes(), 0, true) // checked
+			kv := r.bytes()
+			k, e, ok := canonicalKeyValue(kv)
+			if !ok {
+				k, e, _ = keyValue(kv, 0, true) // checked
+			}
 			if !first {
 				b = append(b, ',')
 			}

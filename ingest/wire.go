@@ -93,9 +93,11 @@ func (r *pbReader) fail(err error) {
 
 // varint reads a base-128 varint.
 func (r *pbReader) varint() uint64 {
-	if p := r.pos; p < len(r.buf) && r.buf[p] < 0x80 {
-		r.pos = p + 1
-		return uint64(r.buf[p])
+	if p := r.pos; p < len(r.buf) {
+		if b := r.buf[p]; b < 0x80 {
+			r.pos = p + 1
+			return uint64(b)
+		}
 	}
 	return r.varintSlow()
 }
@@ -124,9 +126,11 @@ func (r *pbReader) varintSlow() uint64 {
 // tag reads a field tag. Like pdata, it truncates the field number to 32
 // bits and refuses numbers below 1. After an error it returns field 0.
 func (r *pbReader) tag() (int32, wireType) {
-	if p := r.pos; p < len(r.buf) && r.buf[p] < 0x80 && r.buf[p] >= 8 {
-		r.pos = p + 1
-		return int32(r.buf[p] >> 3), wireType(r.buf[p] & 7)
+	if p := r.pos; p < len(r.buf) {
+		if b := r.buf[p]; b-8 < 0x80-8 { // a one-byte tag of a field above 0
+			r.pos = p + 1
+			return int32(b >> 3), wireType(b & 7)
+		}
 	}
 	return r.tagSlow()
 }

@@ -414,6 +414,18 @@ func wireCases() []wireCase {
 			}
 			return v
 		}())))), wantErr: "nested more than 100"},
+		{name: "value nested below the JSON depth limit", body: oneSpan(spanCore(pb(nil).msg(9, kv("deep", func() pb {
+			v := kvlistVal(kv("leaf", strVal("x")))
+			for range maxValueDepth + 3 {
+				v = arrVal(v, intVal(1))
+			}
+			return v
+		}())))), check: func(t *testing.T, res converted) {
+			want := strings.Repeat("[", maxValueDepth) + `"` + tooDeepMarker + `"` + strings.Repeat(",1]", maxValueDepth)
+			if got := res.Spans[0].TypedAttributes["deep"]; got != want {
+				t.Fatalf("deep = %s; want %s", got, want)
+			}
+		}},
 		{name: "unterminated group", body: concat(pb(nil).msg(1, pb(nil)), pb{0x2b}), wantErr: "unexpected EOF"},
 		{name: "stray end group", body: concat(pb{0x2c}, pb(nil).msg(1, pb(nil))), wantErr: "end-group tag without a matching start-group tag"},
 		{name: "wire type 7", body: pb{0x2f, 0x00}, wantErr: "invalid wire type 7"},

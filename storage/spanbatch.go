@@ -671,3 +671,57 @@ func (s *batchSizes) alloc(b *SpanBatch) {
 	b.lkAttrs = strColumn{data: make([]byte, 0, s.lkAttrs), ends: make([]uint32, 0, s.links)}
 	b.droppedAttrs, b.droppedEvents, b.droppedLinks = make([]uint32, 0, r), make([]uint32, 0, r), make([]uint32, 0, r)
 }
+
+// SpanBatchShape records the column sizes of a batch, per span, so that a
+// later batch of similar spans can be allocated at its final size at once
+// instead of growing column by column (NewSpanBatchShaped).
+type SpanBatchShape struct{ sizes batchSizes }
+
+// Shape returns b's shape.
+func (b *SpanBatch) Shape() SpanBatchShape {
+	var s SpanBatchShape
+	s.sizes.add(b)
+	return s
+}
+
+// NewSpanBatchShaped returns an empty batch with room for rows spans like
+// those of shape (plus an eighth), or NewSpanBatch(rows) for a zero shape.
+func NewSpanBatchShaped(shape SpanBatchShape, rows int) *SpanBatch {
+	per := shape.sizes
+	if per.rows == 0 || rows <= 0 {
+		return NewSpanBatch(rows)
+	}
+	scale := func(n int) int { return int(int64(n)*int64(rows)*9/8/int64(per.rows)) + 1 }
+	want := batchSizes{rows: rows, events: scale(per.events), links: scale(per.links),
+		traceState: scale(per.traceState), statusMessage: scale(per.statusMessage),
+		evAttrs: scale(per.evAttrs), lkState: scale(per.lkState), lkAttrs: scale(per.lkAttrs)}
+	for c := range per.attrEntries {
+		want.attrEntries[c] = scale(per.attrEntries[c])
+		want.attrValueBytes[c] = scale(per.attrValueBytes[c])
+	}
+	var b SpanBatch
+	want.alloc(&b)
+	return &b
+}
+
+// RepeatRowAttributes adds to map col of the row being built the entries
+// that finished row `row` has in it: the resource attributes that every
+// span of a resource repeats, copied without looking their keys up again.
+func (b *SpanBatch) RepeatRowAttributes(col AttrColumn, row int) {
+	m := &b.attrs[col]
+	start, end := m.rowStart(row), int(m.ends[row])
+	if start == end {
+		return
+	}
+	m.keys.idx = append(m.keys.idx, m.keys.idx[start:end]...)
+	m.keys.last = m.keys.idx[end-1]
+	vs := uint32(0)
+	if start > 0 {
+		vs = m.values.ends[start-1]
+	}
+	base := uint32(len(m.values.data))
+	m.values.data = append(m.values.data, m.values.data[vs:m.values.ends[end-1]]...)
+	for j := start; j < end; j++ {
+		m.values.ends = append(m.values.ends, base+m.values.ends[j]-vs)
+	}
+}

@@ -165,3 +165,22 @@ func BenchmarkSpanBatchMarshal(b *testing.B) {
 		buf = batch.MarshalAppend(buf[:0])
 	}
 }
+
+func TestSpanBatchShapeAndRepeatRowAttributes(t *testing.T) {
+	spans := testSpans()
+	src := batchOf(spans)
+	b := NewSpanBatchShaped(src.Shape(), 10)
+	b.AppendSpan(&spans[0])
+	b.AppendSpan(&spans[1])
+	// The third row repeats the first row's resource attributes.
+	b.RepeatRowAttributes(ResourceAttributes, 0)
+	b.RepeatRowAttributes(ResourceTypedAttributes, 0)
+	b.RepeatRowAttributes(Attributes, 1) // an empty row: nothing
+	b.AppendRow(&SpanRow{TraceID: [16]byte{1}, SpanID: [8]byte{2}, Service: "checkout", Name: "x"})
+	want := Span{TraceID: [16]byte{1}, SpanID: [8]byte{2}, Service: "checkout", Name: "x",
+		ResourceAttributes: spans[0].ResourceAttributes, ResourceTypedAttributes: spans[0].ResourceTypedAttributes}
+	checkSpans(t, b, []Span{spans[0], spans[1], want})
+	if got := NewSpanBatchShaped(SpanBatchShape{}, 3); got.Len() != 0 {
+		t.Error("a zero shape must give an empty batch")
+	}
+}

@@ -366,6 +366,9 @@ func (w *Writer) loop() {
 		w.mu.Lock()
 		w.queued -= batch.Len()
 		w.mu.Unlock()
+		// Counted once out of the queue, so that stored == accepted
+		// implies an empty queue to whoever reads both metrics.
+		w.m.stored.Add(float64(batch.Len()))
 	}
 }
 
@@ -394,6 +397,7 @@ func (w *Writer) logLoop() {
 		if err := w.wal.Commit(); err != nil {
 			w.log.Error("recording a stored batch in the write-ahead log failed", "err", err)
 		}
+		w.m.stored.Add(float64(b.Batch.Len()))
 	}
 }
 
@@ -445,7 +449,6 @@ func (w *Writer) insertWithRetry(batch *SpanBatch, token string) bool {
 		if err == nil {
 			w.m.insertDuration.Observe(time.Since(start).Seconds())
 			w.m.batchSpans.Observe(float64(batch.Len()))
-			w.m.stored.Add(float64(batch.Len()))
 			w.m.batches.WithLabelValues("ok").Inc()
 			if attempt > 1 {
 				w.log.Info("insert succeeded after retries", "attempts", attempt, "spans", batch.Len())

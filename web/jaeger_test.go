@@ -578,13 +578,15 @@ type zipkinSink struct {
 	err   error
 }
 
-func (z *zipkinSink) Enqueue(_ context.Context, spans []storage.Span) error {
+func (z *zipkinSink) Enqueue(_ context.Context, batch *storage.SpanBatch) error {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	if z.err != nil {
 		return z.err
 	}
-	z.spans = append(z.spans, spans...)
+	for i := range batch.Len() {
+		z.spans = append(z.spans, batch.Span(i))
+	}
 	return nil
 }
 
