@@ -286,8 +286,8 @@ type converter struct {
 	resRow int
 	// shape is the shape of the last batch this converter made, to size
 	// the next one at once (requests of one deployment look alike).
-	shape storage.SpanBatchShape
-	pending   []keptAttr // typed values waiting for the end of their set
+	shape   storage.SpanBatchShape
+	pending []keptAttr // typed values waiting for the end of their set
 	// seen finds repeated keys in large attribute sets: seenString and
 	// seenTyped flags by key.
 	seen map[string]uint8
