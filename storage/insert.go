@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -12,6 +13,9 @@ import (
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/clickhouse-go/v2"
 )
+
+// insertBlockRows is the size of the blocks a batch is sent in.
+const insertBlockRows = 8192
 
 // spanInserter sends span batches over one native-protocol connection of
 // its own (ch-go), encoding the batch's columns directly: the query pool of
@@ -69,9 +73,28 @@ func (si *spanInserter) insert(ctx context.Context, b *SpanBatch, token string) 
 		}
 		si.client = c
 	}
+	// The batch goes in blocks of insertBlockRows rows: the connection
+	// encodes a block at a time, so its buffer stays a few MB; the server
+	// squashes the blocks of one INSERT into one part as before.
+	n := b.Len()
+	hi := min(n, insertBlockRows)
+	input := b.nativeInputRange(0, hi)
 	err := si.client.Do(ctx, ch.Query{
 		Body:  si.insertQuery,
-		Input: b.nativeInput(),
+		Input: input,
+		OnInput: func(context.Context) error {
+			if hi == n {
+				clear(input) // no rows left: the end of the input
+				for i, c := range b.nativeInputRange(n, n) {
+					input[i] = c
+				}
+				return io.EOF
+			}
+			lo := hi
+			hi = min(n, hi+insertBlockRows)
+			copy(input, b.nativeInputRange(lo, hi))
+			return nil
+		},
 		Settings: []ch.Setting{
 			{Key: "insert_deduplicate", Value: "1", Important: true},
 			{Key: "insert_deduplication_token", Value: token, Important: true},

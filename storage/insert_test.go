@@ -94,6 +94,26 @@ func TestInsertSpansRoundTrip(t *testing.T) {
 		if n != 70_000 || names != 70_000 || keys != 300 {
 			t.Errorf("stored %d rows, %d names, %d keys; want 70000, 70000, 300", n, names, keys)
 		}
+		// Sent in blocks of insertBlockRows, stored as one part (the first
+		// batch made another).
+		var parts uint64
+		q = fmt.Sprintf("SELECT count() FROM system.parts WHERE database = '%s' AND table = 'spans' AND active", s.db)
+		if err := s.conn.QueryRow(ctx, q).Scan(&parts); err != nil {
+			t.Fatal(err)
+		}
+		if parts > 2 {
+			t.Errorf("%d active parts, want 2: the blocks of one insert must make one part", parts)
+		}
+		// The same batch again with its token: dropped as a whole.
+		if err := s.InsertSpans(ctx, big, "token-big"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+s.db+".spans WHERE service = 'svc'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 70_000 {
+			t.Errorf("%d rows after retrying a multi-block insert, want 70000", n)
+		}
 	})
 }
 

@@ -19,35 +19,46 @@ const (
 
 // nativeInput returns the batch's columns, named as in the spans table, for
 // an INSERT with the native protocol. The columns view the batch's memory.
-func (b *SpanBatch) nativeInput() proto.Input {
+func (b *SpanBatch) nativeInput() proto.Input { return b.nativeInputRange(0, b.Len()) }
+
+// nativeInputRange is nativeInput for rows [lo, hi) only: a batch is sent
+// in blocks of a few thousand rows, so that the encoded block the
+// connection buffers stays small.
+func (b *SpanBatch) nativeInputRange(lo, hi int) proto.Input {
+	ev := func(inner func(elo, ehi int) innerCol) arrayCol { return newArrayCol(b.evEnds, lo, hi, inner) }
+	lk := func(inner func(elo, ehi int) innerCol) arrayCol { return newArrayCol(b.lkEnds, lo, hi, inner) }
 	return proto.Input{
-		{Name: "trace_id", Data: fixedCol{data: b.traceIDs, size: 16, typ: "FixedString(16)"}},
-		{Name: "span_id", Data: fixedCol{data: b.spanIDs, size: 8, typ: "FixedString(8)"}},
-		{Name: "parent_span_id", Data: fixedCol{data: b.parentIDs, size: 8, typ: "FixedString(8)"}},
-		{Name: "trace_state", Data: strCol{&b.traceState}},
-		{Name: "service", Data: lowCardCol{&b.service}},
-		{Name: "name", Data: lowCardCol{&b.name}},
-		{Name: "kind", Data: int8Col{v: b.kind, typ: spanKindType}},
-		{Name: "start", Data: int64Col{v: b.start, typ: "DateTime64(9)"}},
-		{Name: "duration_ns", Data: int64Col{v: b.duration, typ: "Int64"}},
-		{Name: "status_code", Data: int8Col{v: b.statusCode, typ: statusCodeType}},
-		{Name: "status_message", Data: strCol{&b.statusMessage}},
-		{Name: "scope_name", Data: lowCardCol{&b.scopeName}},
-		{Name: "scope_version", Data: lowCardCol{&b.scopeVersion}},
-		{Name: "resource_attributes", Data: mapCol{&b.attrs[ResourceAttributes]}},
-		{Name: "resource_typed_attributes", Data: mapCol{&b.attrs[ResourceTypedAttributes]}},
-		{Name: "attributes", Data: mapCol{&b.attrs[Attributes]}},
-		{Name: "typed_attributes", Data: mapCol{&b.attrs[TypedAttributes]}},
-		{Name: "events.time", Data: arrayCol{ends: b.evEnds, inner: int64Col{v: b.evTime, typ: "DateTime64(9)"}}},
-		{Name: "events.name", Data: arrayCol{ends: b.evEnds, inner: lowCardCol{&b.evName}}},
-		{Name: "events.attributes", Data: arrayCol{ends: b.evEnds, inner: strCol{&b.evAttrs}}},
-		{Name: "links.trace_id", Data: arrayCol{ends: b.lkEnds, inner: fixedCol{data: b.lkTraceIDs, size: 16, typ: "FixedString(16)"}}},
-		{Name: "links.span_id", Data: arrayCol{ends: b.lkEnds, inner: fixedCol{data: b.lkSpanIDs, size: 8, typ: "FixedString(8)"}}},
-		{Name: "links.trace_state", Data: arrayCol{ends: b.lkEnds, inner: strCol{&b.lkState}}},
-		{Name: "links.attributes", Data: arrayCol{ends: b.lkEnds, inner: strCol{&b.lkAttrs}}},
-		{Name: "dropped_attributes_count", Data: uint32Col{b.droppedAttrs}},
-		{Name: "dropped_events_count", Data: uint32Col{b.droppedEvents}},
-		{Name: "dropped_links_count", Data: uint32Col{b.droppedLinks}},
+		{Name: "trace_id", Data: fixedCol{data: b.traceIDs[16*lo : 16*hi], size: 16, typ: "FixedString(16)"}},
+		{Name: "span_id", Data: fixedCol{data: b.spanIDs[8*lo : 8*hi], size: 8, typ: "FixedString(8)"}},
+		{Name: "parent_span_id", Data: fixedCol{data: b.parentIDs[8*lo : 8*hi], size: 8, typ: "FixedString(8)"}},
+		{Name: "trace_state", Data: strCol{&b.traceState, lo, hi}},
+		{Name: "service", Data: lowCardCol{&b.service, lo, hi}},
+		{Name: "name", Data: lowCardCol{&b.name, lo, hi}},
+		{Name: "kind", Data: int8Col{v: b.kind[lo:hi], typ: spanKindType}},
+		{Name: "start", Data: int64Col{v: b.start[lo:hi], typ: "DateTime64(9)"}},
+		{Name: "duration_ns", Data: int64Col{v: b.duration[lo:hi], typ: "Int64"}},
+		{Name: "status_code", Data: int8Col{v: b.statusCode[lo:hi], typ: statusCodeType}},
+		{Name: "status_message", Data: strCol{&b.statusMessage, lo, hi}},
+		{Name: "scope_name", Data: lowCardCol{&b.scopeName, lo, hi}},
+		{Name: "scope_version", Data: lowCardCol{&b.scopeVersion, lo, hi}},
+		{Name: "resource_attributes", Data: mapCol{&b.attrs[ResourceAttributes], lo, hi}},
+		{Name: "resource_typed_attributes", Data: mapCol{&b.attrs[ResourceTypedAttributes], lo, hi}},
+		{Name: "attributes", Data: mapCol{&b.attrs[Attributes], lo, hi}},
+		{Name: "typed_attributes", Data: mapCol{&b.attrs[TypedAttributes], lo, hi}},
+		{Name: "events.time", Data: ev(func(elo, ehi int) innerCol { return int64Col{v: b.evTime[elo:ehi], typ: "DateTime64(9)"} })},
+		{Name: "events.name", Data: ev(func(elo, ehi int) innerCol { return lowCardCol{&b.evName, elo, ehi} })},
+		{Name: "events.attributes", Data: ev(func(elo, ehi int) innerCol { return strCol{&b.evAttrs, elo, ehi} })},
+		{Name: "links.trace_id", Data: lk(func(elo, ehi int) innerCol {
+			return fixedCol{data: b.lkTraceIDs[16*elo : 16*ehi], size: 16, typ: "FixedString(16)"}
+		})},
+		{Name: "links.span_id", Data: lk(func(elo, ehi int) innerCol {
+			return fixedCol{data: b.lkSpanIDs[8*elo : 8*ehi], size: 8, typ: "FixedString(8)"}
+		})},
+		{Name: "links.trace_state", Data: lk(func(elo, ehi int) innerCol { return strCol{&b.lkState, elo, ehi} })},
+		{Name: "links.attributes", Data: lk(func(elo, ehi int) innerCol { return strCol{&b.lkAttrs, elo, ehi} })},
+		{Name: "dropped_attributes_count", Data: uint32Col{b.droppedAttrs[lo:hi]}},
+		{Name: "dropped_events_count", Data: uint32Col{b.droppedEvents[lo:hi]}},
+		{Name: "dropped_links_count", Data: uint32Col{b.droppedLinks[lo:hi]}},
 	}
 }
 
@@ -78,14 +89,21 @@ func (c int64Col) encodeStateTo(_ *proto.Buffer)  {}
 func (c uint32Col) encodeStateTo(_ *proto.Buffer) {}
 func (c int8Col) encodeStateTo(_ *proto.Buffer)   {}
 
-// strCol is a String column: each value as a varint length and the bytes.
-type strCol struct{ c *strColumn }
+// strCol is a String column, rows [lo, hi) of c: each value as a varint
+// length and the bytes.
+type strCol struct {
+	c      *strColumn
+	lo, hi int
+}
 
 func (c strCol) Type() proto.ColumnType { return "String" }
-func (c strCol) Rows() int              { return c.c.len() }
+func (c strCol) Rows() int              { return c.hi - c.lo }
 func (c strCol) EncodeColumn(b *proto.Buffer) {
 	start := uint32(0)
-	for _, end := range c.c.ends {
+	if c.lo > 0 {
+		start = c.c.ends[c.lo-1]
+	}
+	for _, end := range c.c.ends[c.lo:c.hi] {
 		b.Buf = binary.AppendUvarint(b.Buf, uint64(end-start))
 		b.Buf = append(b.Buf, c.c.data[start:end]...)
 		start = end
@@ -93,9 +111,12 @@ func (c strCol) EncodeColumn(b *proto.Buffer) {
 }
 func (c strCol) WriteColumn(w *proto.Writer) { writeColumn(c, w) }
 
-// lowCardCol is a LowCardinality(String) column: a dictionary and the
-// rows' indexes into it, in the narrowest index type.
-type lowCardCol struct{ c *dictColumn }
+// lowCardCol is a LowCardinality(String) column, rows [lo, hi) of c: the
+// dictionary and the rows' indexes into it, in the narrowest index type.
+type lowCardCol struct {
+	c      *dictColumn
+	lo, hi int
+}
 
 // LowCardinality serialization constants (as in ClickHouse's
 // SerializationLowCardinality): the key version written as the column's
@@ -107,7 +128,7 @@ const (
 )
 
 func (c lowCardCol) Type() proto.ColumnType { return "LowCardinality(String)" }
-func (c lowCardCol) Rows() int              { return c.c.len() }
+func (c lowCardCol) Rows() int              { return c.hi - c.lo }
 
 // EncodeState writes the key version; an Array or Map column writes its
 // elements' state before its offsets.
@@ -116,10 +137,11 @@ func (c lowCardCol) EncodeState(b *proto.Buffer) { b.PutInt64(lowCardKeyVersion)
 func (c lowCardCol) encodeStateTo(b *proto.Buffer) { c.EncodeState(b) }
 
 func (c lowCardCol) EncodeColumn(b *proto.Buffer) {
-	if c.c.len() == 0 {
+	if c.hi == c.lo {
 		return
 	}
 	n := c.c.dict.len()
+	idx := c.c.idx[c.lo:c.hi]
 	var key int64
 	switch {
 	case n <= 1<<8:
@@ -131,19 +153,19 @@ func (c lowCardCol) EncodeColumn(b *proto.Buffer) {
 	}
 	b.PutInt64(key | lowCardHasAddedKeys | lowCardUpdateDict)
 	b.PutInt64(int64(n))
-	strCol{&c.c.dict}.EncodeColumn(b)
-	b.PutInt64(int64(len(c.c.idx)))
+	strCol{&c.c.dict, 0, n}.EncodeColumn(b)
+	b.PutInt64(int64(len(idx)))
 	switch key {
 	case 0:
-		for _, x := range c.c.idx {
+		for _, x := range idx {
 			b.Buf = append(b.Buf, byte(x))
 		}
 	case 1:
-		for _, x := range c.c.idx {
+		for _, x := range idx {
 			b.Buf = binary.LittleEndian.AppendUint16(b.Buf, uint16(x))
 		}
 	default:
-		for _, x := range c.c.idx {
+		for _, x := range idx {
 			b.Buf = binary.LittleEndian.AppendUint32(b.Buf, x)
 		}
 	}
@@ -198,39 +220,61 @@ type innerCol interface {
 	encodeStateTo(b *proto.Buffer)
 }
 
-// arrayCol is an Array column over inner, whose values are the elements of
-// all rows; ends are the cumulative element counts per row.
+// arrayCol is an Array column: rows whose elements are the values of
+// inner, with ends the cumulative element counts per row, from 0.
 type arrayCol struct {
 	ends  []uint32
+	base  uint32 // subtracted from ends
 	inner innerCol
 }
 
-func (c arrayCol) Type() proto.ColumnType       { return "Array(" + c.inner.Type() + ")" }
-func (c arrayCol) Rows() int                    { return len(c.ends) }
-func (c arrayCol) EncodeState(b *proto.Buffer)  { c.inner.encodeStateTo(b) }
-func (c arrayCol) EncodeColumn(b *proto.Buffer) { encodeOffsets(b, c.ends); c.inner.EncodeColumn(b) }
-func (c arrayCol) WriteColumn(w *proto.Writer)  { writeColumn(c, w) }
+// newArrayCol is the Array column of rows [lo, hi), given the cumulative
+// element counts of all rows and the element column of elements [elo, ehi).
+func newArrayCol(ends []uint32, lo, hi int, inner func(elo, ehi int) innerCol) arrayCol {
+	elo, ehi := 0, 0
+	if lo > 0 {
+		elo = int(ends[lo-1])
+	}
+	if hi > 0 {
+		ehi = int(ends[hi-1])
+	}
+	return arrayCol{ends: ends[lo:hi], base: uint32(elo), inner: inner(elo, max(elo, ehi))}
+}
 
-// mapCol is a Map(LowCardinality(String), String) column (an array of
-// key-value tuples on the wire).
-type mapCol struct{ m *mapColumn }
+func (c arrayCol) Type() proto.ColumnType      { return "Array(" + c.inner.Type() + ")" }
+func (c arrayCol) Rows() int                   { return len(c.ends) }
+func (c arrayCol) EncodeState(b *proto.Buffer) { c.inner.encodeStateTo(b) }
+func (c arrayCol) EncodeColumn(b *proto.Buffer) {
+	encodeOffsets(b, c.ends, c.base)
+	c.inner.EncodeColumn(b)
+}
+func (c arrayCol) WriteColumn(w *proto.Writer) { writeColumn(c, w) }
+
+// mapCol is a Map(LowCardinality(String), String) column, rows [lo, hi)
+// of m (an array of key-value tuples on the wire).
+type mapCol struct {
+	m      *mapColumn
+	lo, hi int
+}
 
 func (c mapCol) Type() proto.ColumnType      { return attrMapType }
-func (c mapCol) Rows() int                   { return len(c.m.ends) }
+func (c mapCol) Rows() int                   { return c.hi - c.lo }
 func (c mapCol) EncodeState(b *proto.Buffer) { b.PutInt64(lowCardKeyVersion) }
 func (c mapCol) EncodeColumn(b *proto.Buffer) {
-	encodeOffsets(b, c.m.ends)
-	if c.m.keys.len() == 0 {
+	elo, ehi := c.m.rowStart(c.lo), c.m.rowStart(c.hi)
+	encodeOffsets(b, c.m.ends[c.lo:c.hi], uint32(elo))
+	if ehi == elo {
 		return
 	}
-	lowCardCol{&c.m.keys}.EncodeColumn(b)
-	strCol{&c.m.values}.EncodeColumn(b)
+	lowCardCol{&c.m.keys, elo, ehi}.EncodeColumn(b)
+	strCol{&c.m.values, elo, ehi}.EncodeColumn(b)
 }
 func (c mapCol) WriteColumn(w *proto.Writer) { writeColumn(c, w) }
 
-// encodeOffsets writes the cumulative element counts as UInt64 offsets.
-func encodeOffsets(b *proto.Buffer, ends []uint32) {
+// encodeOffsets writes the cumulative element counts, less base, as UInt64
+// offsets.
+func encodeOffsets(b *proto.Buffer, ends []uint32, base uint32) {
 	for _, e := range ends {
-		b.Buf = binary.LittleEndian.AppendUint64(b.Buf, uint64(e))
+		b.Buf = binary.LittleEndian.AppendUint64(b.Buf, uint64(e-base))
 	}
 }
