@@ -134,7 +134,10 @@ func (s *Store) MarkUnitDone(ctx context.Context, instance string, u Unit) error
 
 // TracesInUnit returns the ids of traces whose latest span arrived within
 // the unit's window (so traces still receiving spans later are left to a
-// later unit), for the unit's shard of shards.
+// later unit), for the unit's shard of shards, in id order: spans are
+// stored by time bucket and trace id, so a batch of consecutive ids (see
+// LoadTraces) reads one stretch of each bucket instead of a granule here
+// and there across all of it.
 func (s *Store) TracesInUnit(ctx context.Context, u Unit, window time.Duration, shards int) ([][16]byte, error) {
 	end := u.WindowStart.Add(window)
 	rows, err := s.conn.Query(ctx, `SELECT trace_id FROM `+s.db+`.traces
@@ -142,7 +145,8 @@ func (s *Store) TracesInUnit(ctx context.Context, u Unit, window time.Duration, 
 		SELECT trace_id FROM `+s.db+`.traces
 		WHERE ingested >= ? AND ingested < ? AND cityHash64(trace_id) % ? = ?)
 	GROUP BY trace_id
-	HAVING max(ingested) < ?`, u.WindowStart.Unix(), end.Unix(), uint64(shards), uint64(u.Shard), end.Unix())
+	HAVING max(ingested) < ?
+	ORDER BY trace_id`, u.WindowStart.Unix(), end.Unix(), uint64(shards), uint64(u.Shard), end.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("listing traces of unit %s: %w", u, err)
 	}
