@@ -49,10 +49,11 @@ func (s *Store) FindTraces(ctx context.Context, q TraceQuery) ([]TraceSummary, e
 FROM ` + s.db + `.traces
 WHERE start >= fromUnixTimestamp64Nano(?) AND start <= fromUnixTimestamp64Nano(?)`)
 	args = append(args, q.From.UnixNano(), q.To.UnixNano())
-	// A service alone is answered by the traces table (its services); an
-	// operation or attributes need the spans of the window.
-	serviceOnly := q.Service != "" && q.Operation == "" && len(q.Attributes) == 0
-	if q.Operation != "" || len(q.Attributes) > 0 {
+	// Filters on spans select trace ids from the spans of the window (a
+	// scan of its LowCardinality service and name columns: cheaper than
+	// aggregating the services arrays of every trace in the traces table,
+	// measured at 10 million spans).
+	if q.Service != "" || q.Operation != "" || len(q.Attributes) > 0 {
 		sb.WriteString(` AND trace_id IN (SELECT trace_id FROM ` + s.db + `.spans WHERE start >= fromUnixTimestamp64Nano(?) AND start <= fromUnixTimestamp64Nano(?)`)
 		args = append(args, q.From.Add(-time.Hour).UnixNano(), q.To.Add(time.Hour).UnixNano())
 		if q.Service != "" {
@@ -76,10 +77,6 @@ WHERE start >= fromUnixTimestamp64Nano(?) AND start <= fromUnixTimestamp64Nano(?
 		sb.WriteString(`)`)
 	}
 	sb.WriteString(` GROUP BY trace_id HAVING 1`)
-	if serviceOnly {
-		sb.WriteString(` AND has(groupUniqArrayArray(services), ?)`)
-		args = append(args, q.Service)
-	}
 	if q.MinDuration > 0 {
 		sb.WriteString(` AND dateDiff('nanosecond', s, e) >= ?`)
 		args = append(args, q.MinDuration.Nanoseconds())

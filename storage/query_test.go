@@ -6,9 +6,8 @@ import (
 	"time"
 )
 
-// TestFindTracesFilters runs the trace search against a real ClickHouse:
-// a service alone is answered from the traces table, an operation or an
-// attribute through the spans of the window.
+// TestFindTracesFilters runs the trace search, with each of its filters,
+// against a real ClickHouse.
 func TestFindTracesFilters(t *testing.T) {
 	s := testStore(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
