@@ -13,23 +13,17 @@ import (
 // operation catalogues and a span-level trace search. The service graph for
 // /api/dependencies comes from Edges.
 
-// recentSpansWindow is how far back ServiceNames also scans the spans table,
-// for services that have no request (SERVER/CONSUMER or root) span and are
-// therefore missing from service_minutes.
-const recentSpansWindow = time.Hour
-
-// ServiceNames returns the names of the services seen in [from, to], sorted.
-// It reads the per-minute RED table (cheap over days) plus the spans of the
-// last hour before to, so a service that only emits CLIENT or INTERNAL
-// spans with a remote parent still shows up while it is active.
+// ServiceNames returns the names of the services seen in [from, to] (to the
+// minute), sorted. It reads the per-minute tables: span_names has every
+// service that sent a span (since the table exists), service_minutes the
+// services with requests (also before).
 func (s *Store) ServiceNames(ctx context.Context, from, to time.Time) ([]string, error) {
 	f, t := minuteBounds(from, to)
-	recent := max(from.UnixNano(), to.Add(-recentSpansWindow).UnixNano())
 	rows, err := s.conn.Query(ctx, `SELECT service FROM (
 		SELECT service FROM `+s.db+`.service_minutes WHERE minute >= ? AND minute <= ?
 		UNION ALL
-		SELECT service FROM `+s.db+`.spans WHERE start >= fromUnixTimestamp64Nano(?) AND start <= fromUnixTimestamp64Nano(?)
-	) GROUP BY service ORDER BY service`, f, t, recent, to.UnixNano())
+		SELECT service FROM `+s.db+`.span_names WHERE minute >= ? AND minute <= ?
+	) GROUP BY service ORDER BY service`, f, t, f, t)
 	if err != nil {
 		return nil, fmt.Errorf("listing services: %w", err)
 	}
@@ -59,17 +53,16 @@ type Operation struct {
 }
 
 // Operations returns the distinct (name, kind) pairs of q.Service's spans
-// that started in [q.From, q.To], sorted by name then kind. The spans table
-// is ordered by time bucket and trace id, so this reads the service,
-// name and kind columns of the whole time window (LowCardinality columns:
-// cheap per row, but proportional to the window).
+// that started in [q.From, q.To] (to the minute), sorted by name then kind,
+// from the per-minute span_names table: one service's few rows per minute.
 func (s *Store) Operations(ctx context.Context, q OperationQuery) ([]Operation, error) {
 	if q.Service == "" {
 		return nil, errors.New("operations: service is required")
 	}
-	query := `SELECT name, toString(kind) AS k FROM ` + s.db + `.spans
-	WHERE service = ? AND start >= fromUnixTimestamp64Nano(?) AND start <= fromUnixTimestamp64Nano(?)`
-	args := []any{q.Service, q.From.UnixNano(), q.To.UnixNano()}
+	f, t := minuteBounds(q.From, q.To)
+	query := `SELECT name, toString(kind) AS k FROM ` + s.db + `.span_names
+	WHERE service = ? AND minute >= ? AND minute <= ?`
+	args := []any{q.Service, f, t}
 	if q.Kind != "" {
 		query += ` AND kind = ?`
 		args = append(args, q.Kind)

@@ -63,3 +63,45 @@ func TestFindTracesFilters(t *testing.T) {
 		})
 	}
 }
+
+// TestOperationsAndServiceNames reads the per-minute span_names table,
+// filled by its materialized view: every kind of span counts, a service
+// that only sends CLIENT spans included.
+func TestOperationsAndServiceNames(t *testing.T) {
+	s := testStore(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	now := time.Now()
+	at := now.Add(-2 * time.Minute).UnixNano()
+	spans := []Span{
+		{TraceID: [16]byte{9}, SpanID: [8]byte{1}, Service: "shop", Name: "GET /", Kind: SpanKindServer, StartUnixNano: at, DurationNano: 1},
+		{TraceID: [16]byte{9}, SpanID: [8]byte{2}, Service: "shop", Name: "SELECT", Kind: SpanKindClient, StartUnixNano: at, DurationNano: 1},
+		{TraceID: [16]byte{9}, SpanID: [8]byte{3}, ParentSpanID: [8]byte{1}, Service: "batch-client", Name: "POST", Kind: SpanKindClient, StartUnixNano: at, DurationNano: 1},
+	}
+	if err := s.InsertSpans(ctx, batchOf(spans), "names-1"); err != nil {
+		t.Fatal(err)
+	}
+	ops, err := s.Operations(ctx, OperationQuery{Service: "shop", From: now.Add(-time.Hour), To: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Operation{{Name: "GET /", Kind: SpanKindServer}, {Name: "SELECT", Kind: SpanKindClient}}
+	if len(ops) != len(want) || ops[0] != want[0] || ops[1] != want[1] {
+		t.Errorf("operations %+v, want %+v", ops, want)
+	}
+	ops, err = s.Operations(ctx, OperationQuery{Service: "shop", Kind: "client", From: now.Add(-time.Hour), To: now})
+	if err != nil || len(ops) != 1 || ops[0] != want[1] {
+		t.Errorf("client operations %+v (%v), want %+v", ops, err, want[1:])
+	}
+	ops, err = s.Operations(ctx, OperationQuery{Service: "shop", From: now.Add(-time.Hour), To: now.Add(-30 * time.Minute)})
+	if err != nil || len(ops) != 0 {
+		t.Errorf("operations of an empty window %+v (%v)", ops, err)
+	}
+	names, err := s.ServiceNames(ctx, now.Add(-time.Hour), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 2 || names[0] != "batch-client" || names[1] != "shop" {
+		t.Errorf("services %q, want [batch-client shop]", names)
+	}
+}
