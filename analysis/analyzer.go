@@ -219,7 +219,23 @@ func (a *Analyzer) RunOnce(ctx context.Context) error {
 		return err
 	}
 	passStart := time.Now()
-	for i, u := range won {
+	renewed := passStart
+	queue := won
+	for len(queue) > 0 {
+		// A long pass renews the claims it has not processed yet before
+		// their lease ends, so that no other instance takes them over and
+		// repeats the work.
+		if time.Since(renewed) > a.cfg.Lease/2 {
+			if queue, err = a.store.ClaimUnits(ctx, a.instance, queue, a.cfg.Lease, 300*time.Millisecond); err != nil {
+				return err
+			}
+			renewed = time.Now()
+			if len(queue) == 0 {
+				break
+			}
+		}
+		u := queue[0]
+		queue = queue[1:]
 		start := time.Now()
 		if err := a.processUnit(ctx, u); err != nil {
 			a.m.units.WithLabelValues("error").Inc()
@@ -230,9 +246,9 @@ func (a *Analyzer) RunOnce(ctx context.Context) error {
 		}
 		a.m.units.WithLabelValues("ok").Inc()
 		a.m.unitDuration.Observe(time.Since(start).Seconds())
-		a.m.backlog.Set(float64(len(won) - i - 1))
-		if i+1 < len(won) {
-			a.m.lag.Set(now.Add(time.Since(passStart)).Sub(won[i+1].WindowStart.Add(a.cfg.Window)).Seconds())
+		a.m.backlog.Set(float64(len(queue)))
+		if len(queue) > 0 {
+			a.m.lag.Set(now.Add(time.Since(passStart)).Sub(queue[0].WindowStart.Add(a.cfg.Window)).Seconds())
 		} else {
 			a.m.lag.Set(0)
 		}
