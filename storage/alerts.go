@@ -424,3 +424,14 @@ func (s *Store) RecentFindings(ctx context.Context, since time.Time, limit int) 
 	}
 	return out, nil
 }
+
+var emptyMap = map[string]string{}
+
+// nonNilMap returns m, or an empty map when m is nil (clickhouse-go wants
+// a map for a Map column).
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return emptyMap
+	}
+	return m
+}

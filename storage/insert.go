@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -134,30 +133,4 @@ func (s *Store) InsertSpans(ctx context.Context, b *SpanBatch, token string) err
 		return fmt.Errorf("inserting %d spans (after %s): %w", b.Len(), time.Since(start).Round(time.Millisecond), err)
 	}
 	return nil
-}
-
-// spanColumns lists the spans table columns a Span is read from, in the
-// order scanSpans reads them.
-const spanColumns = `trace_id, span_id, parent_span_id, trace_state, service, name, kind, start, duration_ns,
-	status_code, status_message, scope_name, scope_version,
-	resource_attributes, resource_typed_attributes, attributes, typed_attributes,
-	events.time, events.name, events.attributes,
-	links.trace_id, links.span_id, links.trace_state, links.attributes,
-	dropped_attributes_count, dropped_events_count, dropped_links_count`
-
-var emptyMap = map[string]string{}
-
-// nonNilMap returns m, or an empty map when m is nil (clickhouse-go wants
-// a map for a Map column).
-func nonNilMap(m map[string]string) map[string]string {
-	if m == nil {
-		return emptyMap
-	}
-	return m
-}
-
-// bytesString views b as a string without copying. The string is valid only
-// while b is unchanged.
-func bytesString(b []byte) string {
-	return unsafe.String(unsafe.SliceData(b), len(b))
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
@@ -164,6 +165,15 @@ func parseStatus(s string) StatusCode {
 // IsNotFound reports whether err means an unknown trace.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 
+// spanColumns lists the spans table columns a Span is read from, in the
+// order scanSpans reads them.
+const spanColumns = `trace_id, span_id, parent_span_id, trace_state, service, name, kind, start, duration_ns,
+	status_code, status_message, scope_name, scope_version,
+	resource_attributes, resource_typed_attributes, attributes, typed_attributes,
+	events.time, events.name, events.attributes,
+	links.trace_id, links.span_id, links.trace_state, links.attributes,
+	dropped_attributes_count, dropped_events_count, dropped_links_count`
+
 // spanReadColumns are the columns scanSpans expects.
 const spanReadColumns = spanColumns + ", toUnixTimestamp(ingested_at)"
 
@@ -214,4 +224,10 @@ func scanSpans(rows driver.Rows) ([]Span, error) {
 		out = append(out, sp)
 	}
 	return out, rows.Err()
+}
+
+// bytesString views b as a string without copying. The string is valid only
+// while b is unchanged.
+func bytesString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }

@@ -51,8 +51,8 @@ const (
 // the insert sends its columns to ClickHouse as they are.
 //
 // A row is built by adding its attributes, events and links first and then
-// calling AppendRow with its scalar fields; AbortRow drops what was added for
-// a row that turns out invalid. Low-cardinality columns (service, operation,
+// calling AppendRow with its scalar fields (the caller validates a span
+// before it adds anything of it). Low-cardinality columns (service, operation,
 // scope, attribute keys, event names) are dictionary-encoded as ClickHouse's
 // LowCardinality columns are.
 //
@@ -128,17 +128,6 @@ func (b *SpanBatch) AddAttributeBytes(col AttrColumn, key string, value []byte) 
 	m.values.appendBytes(value)
 }
 
-// RowHasAttribute reports whether map col of the row being built has key.
-func (b *SpanBatch) RowHasAttribute(col AttrColumn, key string) bool {
-	m := &b.attrs[col]
-	for j := m.rowStart(len(m.ends)); j < m.keys.len(); j++ {
-		if m.keys.get(j) == key {
-			return true
-		}
-	}
-	return false
-}
-
 // AddEvent adds an event to the row being built; attributesJSON is a JSON
 // object of its attributes ("{}" when none).
 func (b *SpanBatch) AddEvent(timeUnixNano int64, name string, attributesJSON []byte) {
@@ -181,32 +170,6 @@ func (b *SpanBatch) AppendRow(r *SpanRow) {
 	b.droppedLinks = append(b.droppedLinks, r.DroppedLinksCount)
 }
 
-// AbortRow drops the attributes, events and links added since the last
-// AppendRow.
-func (b *SpanBatch) AbortRow() {
-	for i := range b.attrs {
-		m := &b.attrs[i]
-		n := m.rowStart(len(m.ends))
-		m.keys.truncate(n)
-		m.values.truncate(n)
-	}
-	ne := 0
-	if len(b.evEnds) > 0 {
-		ne = int(b.evEnds[len(b.evEnds)-1])
-	}
-	b.evTime = b.evTime[:ne]
-	b.evName.truncate(ne)
-	b.evAttrs.truncate(ne)
-	nl := 0
-	if len(b.lkEnds) > 0 {
-		nl = int(b.lkEnds[len(b.lkEnds)-1])
-	}
-	b.lkTraceIDs = b.lkTraceIDs[:16*nl]
-	b.lkSpanIDs = b.lkSpanIDs[:8*nl]
-	b.lkState.truncate(nl)
-	b.lkAttrs.truncate(nl)
-}
-
 // Row returns the scalar fields of row i; its strings are views into b,
 // valid while b is not modified.
 func (b *SpanBatch) Row(i int) SpanRow {
@@ -230,9 +193,6 @@ func (b *SpanBatch) Row(i int) SpanRow {
 	copy(r.ParentSpanID[:], b.parentIDs[8*i:])
 	return r
 }
-
-// Service returns the service of row i (a view into b).
-func (b *SpanBatch) Service(i int) string { return b.service.get(i) }
 
 // Attribute looks key up in map col of row i; the value is a view into b.
 // A key repeated in the map gives its first value.
@@ -359,19 +319,6 @@ func (b *SpanBatch) AppendBatch(o *SpanBatch) {
 	b.droppedLinks = append(b.droppedLinks, o.droppedLinks...)
 }
 
-// SizeBytes estimates the memory the batch's data takes.
-func (b *SpanBatch) SizeBytes() int {
-	if b == nil {
-		return 0
-	}
-	n := b.dataSize()
-	for _, d := range [...]*dictColumn{&b.service, &b.name, &b.scopeName, &b.scopeVersion, &b.evName,
-		&b.attrs[0].keys, &b.attrs[1].keys, &b.attrs[2].keys, &b.attrs[3].keys} {
-		n += 48 * len(d.lookup)
-	}
-	return n
-}
-
 // dataSize is the size of the columns' data, an upper bound of the binary
 // form without its counts.
 func (b *SpanBatch) dataSize() int {
@@ -383,28 +330,6 @@ func (b *SpanBatch) dataSize() int {
 	n += 4*len(b.evEnds) + 8*len(b.evTime) + b.evName.size() + b.evAttrs.size()
 	n += 4*len(b.lkEnds) + len(b.lkTraceIDs) + len(b.lkSpanIDs) + b.lkState.size() + b.lkAttrs.size()
 	return n
-}
-
-// Reset empties the batch, keeping its memory for reuse.
-func (b *SpanBatch) Reset() {
-	b.traceIDs, b.spanIDs, b.parentIDs = b.traceIDs[:0], b.spanIDs[:0], b.parentIDs[:0]
-	b.traceState.reset()
-	b.service.reset()
-	b.name.reset()
-	b.kind, b.start, b.duration, b.statusCode = b.kind[:0], b.start[:0], b.duration[:0], b.statusCode[:0]
-	b.statusMessage.reset()
-	b.scopeName.reset()
-	b.scopeVersion.reset()
-	for c := range b.attrs {
-		b.attrs[c].reset()
-	}
-	b.evEnds, b.evTime = b.evEnds[:0], b.evTime[:0]
-	b.evName.reset()
-	b.evAttrs.reset()
-	b.lkEnds, b.lkTraceIDs, b.lkSpanIDs = b.lkEnds[:0], b.lkTraceIDs[:0], b.lkSpanIDs[:0]
-	b.lkState.reset()
-	b.lkAttrs.reset()
-	b.droppedAttrs, b.droppedEvents, b.droppedLinks = b.droppedAttrs[:0], b.droppedEvents[:0], b.droppedLinks[:0]
 }
 
 // rowRange returns the [start, end) entries of row i given cumulative ends.
@@ -458,27 +383,12 @@ func (c *strColumn) get(i int) string {
 	return unsafe.String(unsafe.SliceData(v), len(v))
 }
 
-// truncate keeps the first n values.
-func (c *strColumn) truncate(n int) {
-	if n >= len(c.ends) {
-		return
-	}
-	c.ends = c.ends[:n]
-	if n == 0 {
-		c.data = c.data[:0]
-		return
-	}
-	c.data = c.data[:c.ends[n-1]]
-}
-
 func (c *strColumn) appendColumn(o *strColumn) {
 	c.ends = appendEnds(c.ends, uint32(len(c.data)), o.ends)
 	c.data = append(c.data, o.data...)
 }
 
 func (c *strColumn) size() int { return len(c.data) + 4*len(c.ends) }
-
-func (c *strColumn) reset() { c.data, c.ends = c.data[:0], c.ends[:0] }
 
 // dictColumn is a LowCardinality(String) column: distinct values in dict,
 // and each row's index into it.
@@ -540,12 +450,6 @@ func (c *dictColumn) indexOf(s string) uint32 {
 
 func (c *dictColumn) get(i int) string { return c.dict.get(int(c.idx[i])) }
 
-func (c *dictColumn) truncate(n int) {
-	if n < len(c.idx) {
-		c.idx = c.idx[:n]
-	}
-}
-
 func (c *dictColumn) appendColumn(o *dictColumn) {
 	if o.dict.len() == 0 {
 		return
@@ -560,18 +464,6 @@ func (c *dictColumn) appendColumn(o *dictColumn) {
 }
 
 func (c *dictColumn) size() int { return c.dict.size() + 4*len(c.idx) }
-
-// reset empties the column; the dictionary is kept only while small, so a
-// reused batch does not carry values of long-gone spans.
-func (c *dictColumn) reset() {
-	c.idx = c.idx[:0]
-	if c.dict.len() > 4096 {
-		c.dict = strColumn{}
-		c.lookup = nil
-		c.next = c.next[:0]
-	}
-	c.last = 0
-}
 
 // mapColumn is a Map(LowCardinality(String), String) column: all entries'
 // keys and values, and the cumulative entry count at the end of each row.
@@ -597,12 +489,6 @@ func (m *mapColumn) appendColumn(o *mapColumn) {
 }
 
 func (m *mapColumn) size() int { return m.keys.size() + m.values.size() + 4*len(m.ends) }
-
-func (m *mapColumn) reset() {
-	m.keys.reset()
-	m.values.reset()
-	m.ends = m.ends[:0]
-}
 
 // MergeSpanBatches returns one batch with the rows of parts, in order. A
 // single part is returned as it is; otherwise every column is allocated

@@ -676,13 +676,7 @@ func (l *Log) Next(ctx context.Context, maxSpans int, maxWait time.Duration) (st
 		}
 	}
 	l.inflight = b
-	return storage.LogBatch{Batch: mergeBatches(parts, spans), Token: b.Token}, nil
-}
-
-// mergeBatches returns the batches of parts as one batch of n spans: the
-// only one itself, else a new batch they are copied into.
-func mergeBatches(parts []*storage.SpanBatch, n int) *storage.SpanBatch {
-	return storage.MergeSpanBatches(parts)
+	return storage.LogBatch{Batch: storage.MergeSpanBatches(parts), Token: b.Token}, nil
 }
 
 // drainState reports whether appends are stopped, whether every written
